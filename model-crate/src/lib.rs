@@ -1,0 +1,1 @@
+//! The Iris model: data set, training, evaluation, artifact and prediction.
