@@ -2,4 +2,8 @@
 //! AWS service wrappers at the edge. The binary (`main.rs`) only parses arguments.
 
 pub mod cmd;
+pub mod config;
 pub mod exit;
+pub mod naming;
+pub mod render;
+pub mod validate;
