@@ -73,6 +73,14 @@ pub enum RenderError {
     ApiMarkers { template: &'static str },
 }
 
+impl RenderedStack {
+    /// sha256 (hex) of the body: compare with a deployed template's to tell drift in the
+    /// template itself from a stack that is simply up to date.
+    pub fn sha256(&self) -> String {
+        hex::encode(Sha256::digest(self.body.as_bytes()))
+    }
+}
+
 /// Render every stack of the env, in stack order (storage, auth, service).
 pub fn render_env(config: &Config) -> Result<Vec<RenderedStack>, RenderError> {
     let mut env = Environment::new();
