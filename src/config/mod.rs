@@ -150,7 +150,8 @@ pub struct Config {
     pub protected: Sourced<bool>,
     /// Ephemeral envs only: hours after a deploy when gc may destroy the env.
     pub ttl_hours: Sourced<Option<u32>>,
-    pub tags: Sourced<BTreeMap<String, String>>,
+    /// User tags, each with its own source.
+    pub tags: BTreeMap<String, Sourced<String>>,
     pub lambda: LambdaSettings,
     pub api: ApiSettings,
     pub auth: AuthSettings,
@@ -190,7 +191,11 @@ impl Config {
     /// Tags every stack of this env carries (CloudFormation copies them to resources).
     /// irisctl adds the run-time ones (version, commit, owner, expiry) when deploying.
     pub fn stack_tags(&self) -> BTreeMap<String, String> {
-        let mut tags = self.tags.value.clone();
+        let mut tags: BTreeMap<String, String> = self
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect();
         tags.insert("irisctl:project".into(), self.project.value.clone());
         tags.insert("irisctl:env".into(), self.env.clone());
         tags

@@ -18,7 +18,7 @@ pub(crate) struct RawEnv {
     pub emulator: Field<bool>,
     pub protected: Field<bool>,
     pub ttl_hours: Field<u32>,
-    pub tags: Field<BTreeMap<String, String>>,
+    pub tags: Option<BTreeMap<String, Spanned<String>>>,
     pub lambda: Option<RawLambda>,
     pub api: Option<RawApi>,
     pub auth: Option<RawAuth>,

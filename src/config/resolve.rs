@@ -199,15 +199,22 @@ pub(crate) fn resolve(
         None => Sourced::new(None, Source::Derived("not an ephemeral env".into())),
     };
 
-    let tags = match raw.tags {
-        Some(spanned) => {
-            if let Some(message) = tag_problem(&spanned.value) {
-                return Err(cx.error(&spanned, message));
-            }
-            Sourced::new(spanned.value.clone(), cx.source(&spanned))
+    let raw_tags = raw.tags.unwrap_or_default();
+    if raw_tags.len() > 40 {
+        let first = raw_tags.values().next().expect("more than 40 tags");
+        return Err(cx.error(
+            first,
+            "`tags` has more than 40 entries (AWS allows 50; irisctl adds its own)",
+        ));
+    }
+    let mut tags = BTreeMap::new();
+    for (key, value) in raw_tags {
+        if let Some(message) = tag_problem(&key, &value.value) {
+            return Err(cx.error(&value, message));
         }
-        None => Sourced::new(BTreeMap::new(), Source::Default),
-    };
+        let source = cx.source(&value);
+        tags.insert(key, Sourced::new(value.value, source));
+    }
 
     let l = raw.lambda.unwrap_or_default();
     let lambda = LambdaSettings {
@@ -469,27 +476,20 @@ fn is_email(s: &str) -> bool {
         && !s.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-fn tag_problem(tags: &BTreeMap<String, String>) -> Option<String> {
-    if tags.len() > 40 {
-        return Some(
-            "`tags` has more than 40 entries (AWS allows 50; irisctl adds its own)".into(),
-        );
+fn tag_problem(key: &str, value: &str) -> Option<String> {
+    if key.is_empty() || key.len() > 128 {
+        return Some(format!("tag key `{key}` must be 1-128 characters"));
     }
-    for (key, value) in tags {
-        if key.is_empty() || key.len() > 128 {
-            return Some(format!("tag key `{key}` must be 1-128 characters"));
-        }
-        if value.len() > 256 {
-            return Some(format!(
-                "tag `{key}` has a value longer than 256 characters"
-            ));
-        }
-        let lower = key.to_ascii_lowercase();
-        if lower.starts_with("aws:") || lower.starts_with("irisctl:") {
-            return Some(format!(
-                "tag key `{key}`: the `aws:` and `irisctl:` prefixes are reserved"
-            ));
-        }
+    if value.len() > 256 {
+        return Some(format!(
+            "tag `{key}` has a value longer than 256 characters"
+        ));
+    }
+    let lower = key.to_ascii_lowercase();
+    if lower.starts_with("aws:") || lower.starts_with("irisctl:") {
+        return Some(format!(
+            "tag key `{key}`: the `aws:` and `irisctl:` prefixes are reserved"
+        ));
     }
     None
 }

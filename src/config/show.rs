@@ -59,15 +59,11 @@ pub(crate) fn entries(c: &Config) -> Vec<Entry> {
             v.map_or("(none)".into(), |h| h.to_string())
         }),
     );
-    if c.tags.value.is_empty() {
-        row(&mut out, "tags", &text(&c.tags, |_| "{}".into()));
+    if c.tags.is_empty() {
+        row(&mut out, "tags", &Sourced::new("{}", Source::Default));
     }
-    for (key, value) in &c.tags.value {
-        row(
-            &mut out,
-            &format!("tags.{key}"),
-            &Sourced::new(value.clone(), c.tags.source.clone()),
-        );
+    for (key, value) in &c.tags {
+        row(&mut out, &format!("tags.{key}"), value);
     }
     let l = &c.lambda;
     row(&mut out, "lambda.memory_mb", &l.memory_mb);

@@ -150,7 +150,8 @@ fn p99_alarm_above_timeout_is_refused() {
 fn bad_email_and_reserved_tag() {
     let err = load_err("alarms:\n  emails: [not-an-email]\n");
     assert!(err.contains("not an email address"), "{err}");
-    let err = load_err("tags:\n  aws:owner: me\n");
+    let err = load_err("tags:\n  team: ml\n  aws:owner: me\n");
+    assert!(err.contains("qa.yaml:3:14"), "{err}");
     assert!(err.contains("reserved"), "{err}");
 }
 
