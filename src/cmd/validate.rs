@@ -8,9 +8,14 @@ use crate::validate;
 
 use super::render::EnvsDir;
 
-/// Checked with `--all-envs` besides the envs that have a file: one env per ephemeral
-/// pattern, so ephemeral.yaml is validated too.
-pub const SAMPLE_EPHEMERAL_ENVS: [&str; 2] = ["pr-123", "feature-sample"];
+/// Checked with `--all-envs` besides the envs that have a file: samples of each ephemeral
+/// pattern, so ephemeral.yaml is validated too (the longest name allowed exercises the
+/// hash-shortened names).
+pub const SAMPLE_EPHEMERAL_ENVS: [&str; 3] = [
+    "pr-123",
+    "feature-sample",
+    "feature-a-very-long-branch-name-that-needs-shortening-by-hash-xy",
+];
 
 #[derive(Debug, clap::Args)]
 #[command(group = clap::ArgGroup::new("which").required(true).args(["env", "all_envs"]))]
