@@ -165,3 +165,29 @@ fn config_show_explains_every_value() {
     assert!(o.status.success());
     assert!(stdout(&o).contains("protected"), "{}", stdout(&o));
 }
+
+#[test]
+fn wrong_type_out_of_range_and_missing_file_exit_non_zero_with_position() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (text, needle) in [
+        ("lambda:\n  memory_mb: lots\n", "qa.yaml:2:14"),
+        (
+            "lambda:\n  memory_mb: 64\n",
+            "qa.yaml:2:14: `lambda.memory_mb` is 64, out of range: allowed 128..=10240",
+        ),
+        ("storage:\n  keep_noncurrent_versions: 0\n", "qa.yaml:2:29"),
+    ] {
+        std::fs::write(dir.path().join("qa.yaml"), text).expect("write");
+        let o = irisctl(&["validate", "--env", "qa"], dir.path());
+        assert_eq!(o.status.code(), Some(1), "{text}");
+        assert!(stderr(&o).contains(needle), "{text}: {}", stderr(&o));
+    }
+    let empty = tempfile::tempdir().expect("tempdir");
+    let o = irisctl(&["config", "show", "--env", "dev"], empty.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("dev.yaml does not exist"),
+        "{}",
+        stderr(&o)
+    );
+}

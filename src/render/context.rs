@@ -168,7 +168,7 @@ pub(crate) fn build(config: &Config) -> Value {
         },
         "log_retention_days": c.log_retention_days.value,
         "repository_lifecycle": repository_lifecycle(c.repository_keep_images.value),
-        "predict_schema": predict_schema(c.lambda.max_batch.value),
+        "predict_schema": canonical(predict_schema(c.lambda.max_batch.value)),
         "access_log_format": access_log_format(),
         "methods": methods,
         "gateway_responses": gateway_responses,
@@ -181,15 +181,14 @@ pub(crate) fn build(config: &Config) -> Value {
 }
 
 fn repository_lifecycle(keep: u32) -> String {
-    json!({
+    canonical(json!({
         "rules": [{
             "rulePriority": 1,
             "description": format!("keep the newest {keep} images"),
             "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
             "action": {"type": "expire"},
         }]
-    })
-    .to_string()
+    }))
 }
 
 /// The body API Gateway checks before invoking the function: one flower or a batch under
@@ -215,7 +214,7 @@ fn predict_schema(max_batch: u32) -> Value {
 }
 
 fn access_log_format() -> String {
-    json!({
+    canonical(json!({
         "requestId": "$context.requestId",
         "ip": "$context.identity.sourceIp",
         "requestTime": "$context.requestTime",
@@ -227,8 +226,7 @@ fn access_log_format() -> String {
         "integrationLatencyMs": "$context.integrationLatency",
         "errorType": "$context.error.responseType",
         "clientId": "$context.authorizer.claims.client_id",
-    })
-    .to_string()
+    }))
 }
 
 /// The dashboard JSON as a `!Sub` pattern (`${Function}` etc. filled in by CloudFormation).
@@ -241,7 +239,7 @@ fn dashboard_body(api_name: &str, stage: &str) -> String {
             "properties": {"title": title, "region": "${AWS::Region}", "view": "timeSeries", "period": 60, "metrics": metrics},
         })
     };
-    json!({
+    canonical(json!({
         "widgets": [
             widget(0, 0, "Lambda errors and throttles", vec![lambda("Errors", "Sum"), lambda("Throttles", "Sum"), lambda("Invocations", "Sum")]),
             widget(12, 0, "Lambda duration p99 (ms)", vec![lambda("Duration", "p99")]),
@@ -249,6 +247,34 @@ fn dashboard_body(api_name: &str, stage: &str) -> String {
             widget(12, 6, "API latency p99 (ms)", vec![api("Latency", "p99")]),
             widget(0, 12, "Dead-letter queue messages", vec![json!(["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${DeadLetterQueue.QueueName}", {"stat": "Maximum"}])]),
         ]
-    })
-    .to_string()
+    }))
+}
+
+/// Compact JSON with every object's keys sorted, whatever serde_json's `preserve_order`
+/// feature (which another crate in the build may switch on): rendered bytes must not
+/// depend on feature unification.
+pub(crate) fn canonical(value: Value) -> String {
+    fn sort(value: Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                Value::Object(entries.into_iter().map(|(k, v)| (k, sort(v))).collect())
+            }
+            Value::Array(items) => Value::Array(items.into_iter().map(sort).collect()),
+            other => other,
+        }
+    }
+    sort(value).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level() {
+        let v = json!({"b": 1, "a": {"d": [{"z": 0, "y": 1}], "c": 2}});
+        assert_eq!(canonical(v), r#"{"a":{"c":2,"d":[{"y":1,"z":0}]},"b":1}"#);
+    }
 }
