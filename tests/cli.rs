@@ -191,3 +191,19 @@ fn wrong_type_out_of_range_and_missing_file_exit_non_zero_with_position() {
         stderr(&o)
     );
 }
+
+#[test]
+fn all_envs_reports_every_broken_env_and_fails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("aa.yaml"), "lambda:\n  timeout_s: 99\n").expect("write");
+    std::fs::write(dir.path().join("bb.yaml"), "regoin: us-east-1\n").expect("write");
+    std::fs::write(dir.path().join("cc.yaml"), "region: eu-west-1\n").expect("write");
+    std::fs::write(dir.path().join("ephemeral.yaml"), "ttl_hours: 24\n").expect("write");
+    let o = irisctl(&["validate", "--all-envs"], dir.path());
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("aa.yaml:2:14"), "{err}");
+    assert!(err.contains("bb.yaml:1:1: unknown key `regoin`"), "{err}");
+    assert!(stdout(&o).contains("ok: cc "), "{}", stdout(&o));
+    assert!(stdout(&o).contains("ok: pr-123 "), "{}", stdout(&o));
+}

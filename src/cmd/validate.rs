@@ -44,9 +44,21 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
     };
     let mut problems = 0;
     for name in &names {
-        let config: Config = args.envs.load(name)?;
-        let findings =
-            validate::validate_env(&config).with_context(|| format!("rendering env `{name}`"))?;
+        // Keep going after a broken env so one run reports every problem.
+        let checked = args.envs.load(name).and_then(|config: Config| {
+            let findings = validate::validate_env(&config)
+                .with_context(|| format!("rendering env `{name}`"))?;
+            Ok((config, findings))
+        });
+        let (config, findings) = match checked {
+            Ok(done) => done,
+            Err(err) if names.len() > 1 => {
+                eprintln!("error: {err:#}");
+                problems += 1;
+                continue;
+            }
+            Err(err) => return Err(err),
+        };
         if findings.is_empty() {
             println!(
                 "ok: {name} ({}, {}, {})",

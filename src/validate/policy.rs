@@ -1,7 +1,8 @@
 //! Our own policy rules for rendered templates, the ones public rule sets lack:
 //! stage throttling present, tracing active, an authorizer on every non-OPTIONS method,
 //! no `*` action in any Allow statement, every alarm has an action, every log group has
-//! retention, every bucket is versioned, encrypted and TLS-only.
+//! retention, every bucket is versioned, encrypted and TLS-only, and every linter
+//! suppression carries its reason.
 
 use serde_json::Value;
 
@@ -36,6 +37,45 @@ pub(crate) fn check(doc: &Value, allow: Allowances, report: &mut Report<'_>) {
     alarm_actions(doc, report);
     log_retention(doc, report);
     buckets(doc, report);
+    suppression_reasons(doc, report);
+}
+
+/// A linter suppression is allowed only inline and with its reason next to it.
+fn suppression_reasons(doc: &Value, report: &mut Report<'_>) {
+    let Some(resources) = doc.get("Resources").and_then(Value::as_object) else {
+        return;
+    };
+    for (id, r) in resources {
+        let path = format!("Resources.{id}.Metadata");
+        if let Some(skips) = r
+            .pointer("/Metadata/checkov/skip")
+            .and_then(Value::as_array)
+        {
+            for skip in skips {
+                let check = skip.get("id").and_then(Value::as_str).unwrap_or("?");
+                let reason = skip.get("comment").and_then(Value::as_str).unwrap_or("");
+                if reason.trim().len() < 10 {
+                    report(
+                        path.clone(),
+                        "suppression-reason",
+                        format!("checkov skip {check} has no reason (comment)"),
+                    );
+                }
+            }
+        }
+        if r.pointer("/Metadata/cfn-lint/config/ignore_checks")
+            .is_some()
+            && r.pointer("/Metadata/cfn-lint-reason")
+                .and_then(Value::as_str)
+                .is_none_or(|s| s.trim().len() < 10)
+        {
+            report(
+                path,
+                "suppression-reason",
+                "cfn-lint ignore_checks needs a `cfn-lint-reason` next to it".into(),
+            );
+        }
+    }
 }
 
 fn stage_throttling_and_tracing(doc: &Value, report: &mut Report<'_>) {

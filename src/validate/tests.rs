@@ -227,3 +227,14 @@ fn broken_yaml_is_a_finding_not_a_panic() {
     s.body.push_str("\n  Broken: [unclosed\n");
     assert_rule(&validate_stack(&s, allow), "yaml", "not valid YAML");
 }
+
+#[test]
+fn suppression_without_reason_fails() {
+    let f = rules_after(
+        "dev",
+        StackKind::Service,
+        "comment: The function reaches only S3",
+        "comment: \"\"\n            note: The function reaches only S3",
+    );
+    assert_rule(&f, "suppression-reason", "CKV_AWS_117");
+}
