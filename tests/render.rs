@@ -162,8 +162,12 @@ fn deployment_id_follows_the_api_definition_only() {
         a, batch,
         "the request model changed, so must the deployment"
     );
-    let open = deployment_id(&render_text("qa", "emulator: true\nauth:\n  mode: none\n")[2]);
-    assert_ne!(a, open, "authorization changed, so must the deployment");
+    let open = deployment_id(&render_text("local-qa", "emulator: true\nauth:\n  mode: none\n")[2]);
+    let same_name = deployment_id(&render_text("local-qa", base)[2]);
+    assert_ne!(
+        same_name, open,
+        "authorization changed, so must the deployment"
+    );
 }
 
 #[test]

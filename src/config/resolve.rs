@@ -170,6 +170,10 @@ pub(crate) fn resolve(
         if protected.value {
             return Err(cx.error(spanned, "an emulator env cannot be `protected: true`"));
         }
+        // The name says it too, so no real env is one line away from running without auth.
+        if !is_emulator_name(env) {
+            return Err(cx.error(spanned, format!("`emulator: true` is only allowed in envs named `local` or `local-<name>`, not `{env}`")));
+        }
     }
     if let Some(spanned) = raw.protected.as_ref().filter(|s| s.value && ephemeral) {
         return Err(cx.error(
@@ -440,6 +444,11 @@ pub(crate) fn resolve(
         repository_keep_images,
         names,
     })
+}
+
+/// Names an emulator env may have.
+pub(crate) fn is_emulator_name(env: &str) -> bool {
+    env == "local" || env.starts_with("local-")
 }
 
 fn is_project(s: &str) -> bool {

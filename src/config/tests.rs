@@ -95,9 +95,21 @@ fn other_ways_to_switch_auth_off_are_unknown_keys() {
 #[test]
 fn auth_none_in_an_emulator_env_is_accepted() {
     let dir = tempfile::tempdir().expect("tempdir");
-    write_env(dir.path(), "emu", "emulator: true\nauth:\n  mode: none\n");
-    let config = Config::load(dir.path(), "emu").expect("emulator env with auth none");
+    write_env(
+        dir.path(),
+        "local-emu",
+        "emulator: true\nauth:\n  mode: none\n",
+    );
+    let config = Config::load(dir.path(), "local-emu").expect("emulator env with auth none");
     assert_eq!(config.auth.mode.value, AuthMode::None);
+}
+
+#[test]
+fn only_local_envs_may_be_emulator_envs() {
+    // A real env cannot switch auth off by adding `emulator: true` as well.
+    let err = load_err("emulator: true\nauth:\n  mode: none\n");
+    assert!(err.contains("qa.yaml:1:11"), "{err}");
+    assert!(err.contains("named `local` or `local-<name>`"), "{err}");
 }
 
 #[test]
