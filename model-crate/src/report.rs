@@ -54,7 +54,8 @@ fn ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     let mut t = (lo / step).ceil() * step;
     let mut out = Vec::new();
     while t <= hi + step * 1e-9 {
-        out.push((t / step).round() * step);
+        // `+ 0.0` turns -0.0 into 0.0 so no tick reads "-0".
+        out.push((t / step).round() * step + 0.0);
         t += step;
     }
     out
@@ -468,11 +469,16 @@ fn ranges(h: &mut String, m: &Manifest) {
         let pad = (f.max - f.min) * rule.range_margin;
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.2} &ndash; {:.2}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} &ndash; {:.2}</td></tr>",
             escape(&f.name),
             f.min,
             f.max,
-            f.min - pad,
+            // Features must be > 0 anyway, so a negative lower bound would mislead.
+            if f.min - pad > 0.0 {
+                format!("{:.2}", f.min - pad)
+            } else {
+                "&gt; 0".to_owned()
+            },
             f.max + pad
         );
     }
@@ -505,6 +511,7 @@ mod tests {
         assert_eq!(ticks(0.0, 2.6, 4), vec![0.0, 1.0, 2.0]);
         assert_eq!(fmt_tick(0.5), "0.5");
         assert_eq!(fmt_tick(2.0), "2");
+        assert_eq!(ticks(-0.04, 2.6, 4)[0].to_string(), "0");
     }
 
     #[test]
