@@ -13,12 +13,12 @@
 //! `predict_proba`).
 //!
 //! # Layout
-//! All trees' nodes live in parallel arrays. An internal node's children are adjacent
-//! (`child`, `child + 1`), so one index is stored. A leaf points to itself with an
-//! infinite threshold, so a walk of exactly the tree's depth needs no "is this a leaf"
-//! branch: `i = child[i] + (x[feature[i]] > threshold[i])` stays put once at a leaf. That
-//! keeps the inner loop branch-free, which lets the CPU overlap the walks of neighbouring
-//! rows in a batch.
+//! All trees' nodes live in one array of 16-byte [`Node`]s. An internal node's children
+//! are adjacent (`child`, `child + 1`), so one index is stored. A leaf points to itself
+//! with an infinite threshold, so a walk of exactly the tree's depth needs no "is this a
+//! leaf" branch: `i = child + (x[feature] > threshold)` stays put once at a leaf. This
+//! is the serialized layout and the reference answer; [`crate::compiled`] derives the
+//! faster prediction layout from it.
 
 use serde::{Deserialize, Serialize};
 
@@ -49,13 +49,22 @@ pub struct Forest {
     pub roots: Vec<u32>,
     /// Depth of each tree (steps from root to its deepest leaf).
     pub depths: Vec<u32>,
-    pub feature: Vec<u8>,
-    pub threshold: Vec<f64>,
-    pub child: Vec<u32>,
+    /// Every tree's nodes, trees one after another.
+    pub nodes: Vec<Node>,
     /// Class distribution of every node (`n_classes` per node, summing to 1).
     pub value: Vec<f32>,
     /// Mean decrease in impurity per feature, normalised to sum to 1.
     pub importances: Vec<f64>,
+}
+
+/// One node: 16 bytes in memory, so a step of a walk touches one cache line.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    /// `x <= threshold` goes to `child`, otherwise to `child + 1`; +inf at a leaf.
+    pub threshold: f64,
+    /// Left child, or the node's own index at a leaf.
+    pub child: u32,
+    pub feature: u8,
 }
 
 /// A forest whose arrays do not fit together (only possible from foreign bytes).
@@ -114,9 +123,7 @@ impl Forest {
                 n_classes: data.n_classes,
                 roots: Vec::with_capacity(params.trees),
                 depths: Vec::with_capacity(params.trees),
-                feature: Vec::new(),
-                threshold: Vec::new(),
-                child: Vec::new(),
+                nodes: Vec::new(),
                 value: Vec::new(),
                 importances: vec![0.0; n_features],
             },
@@ -139,18 +146,15 @@ impl Forest {
     }
 
     pub fn n_nodes(&self) -> usize {
-        self.feature.len()
+        self.nodes.len()
     }
 
     /// Check every index is in bounds, so prediction cannot panic on foreign bytes.
     pub fn validate(&self) -> Result<(), LayoutError> {
-        let n = self.feature.len();
+        let n = self.nodes.len();
         let fail = |what: &str| Err(LayoutError(what.to_owned()));
         if self.n_classes == 0 || self.n_features != 4 {
             return fail("expected 4 features and at least one class");
-        }
-        if self.threshold.len() != n || self.child.len() != n {
-            return fail("node arrays differ in length");
         }
         if self.value.len() != n * self.n_classes {
             return fail("class distribution table has the wrong length");
@@ -164,12 +168,12 @@ impl Forest {
         if self.roots.iter().any(|&r| r as usize >= n) {
             return fail("a root is out of range");
         }
-        for i in 0..n {
-            let child = self.child[i] as usize;
+        for (i, node) in self.nodes.iter().enumerate() {
+            let child = node.child as usize;
             let leaf = child == i;
-            if usize::from(self.feature[i]) >= self.n_features
+            if usize::from(node.feature) >= self.n_features
                 || (!leaf && child + 1 >= n)
-                || self.threshold[i].is_nan()
+                || node.threshold.is_nan()
             {
                 return fail("a node points outside the forest");
             }
@@ -177,13 +181,19 @@ impl Forest {
         Ok(())
     }
 
+    /// The leaf node of tree `tree` for `x`.
+    pub fn leaf_of(&self, tree: usize, x: &[f64; 4]) -> usize {
+        self.leaf(tree, x)
+    }
+
     /// Walk one tree to its leaf for `x`.
     #[inline(always)]
     fn leaf(&self, tree: usize, x: &[f64; 4]) -> usize {
         let mut i = self.roots[tree] as usize;
         for _ in 0..self.depths[tree] {
-            let go_right = x[usize::from(self.feature[i]) & 3] > self.threshold[i];
-            i = self.child[i] as usize + usize::from(go_right);
+            let node = &self.nodes[i];
+            let go_right = x[usize::from(node.feature) & 3] > node.threshold;
+            i = node.child as usize + usize::from(go_right);
         }
         i
     }
@@ -204,7 +214,8 @@ impl Forest {
 
     /// Class probabilities for many rows into `out` (`rows.len() * n_classes`, row-major).
     /// Iterates tree by tree over chunks of rows so a tree's nodes and the chunk's
-    /// accumulators stay in cache; allocates nothing.
+    /// accumulators stay in cache, and walks [`LANES`] rows in lockstep so their
+    /// independent load chains overlap; allocates nothing.
     pub fn predict_proba_batch(&self, rows: &[[f64; 4]], out: &mut [f64]) {
         const CHUNK: usize = 256;
         let nc = self.n_classes;
@@ -217,17 +228,48 @@ impl Forest {
         let scale = 1.0 / self.n_trees() as f64;
         for (rows, out) in rows.chunks(CHUNK).zip(out.chunks_mut(CHUNK * nc)) {
             for tree in 0..self.n_trees() {
-                for (x, acc) in rows.iter().zip(out.chunks_exact_mut(nc)) {
-                    let leaf = self.leaf(tree, x);
-                    for (a, v) in acc.iter_mut().zip(&self.value[leaf * nc..leaf * nc + nc]) {
-                        *a += f64::from(*v);
+                let lanes = rows.chunks_exact(LANES);
+                let rest = lanes.remainder();
+                let mut acc = out.chunks_exact_mut(LANES * nc);
+                for (xs, acc) in lanes.zip(&mut acc) {
+                    let leaves = self.leaves(tree, xs);
+                    for (leaf, acc) in leaves.iter().zip(acc.chunks_exact_mut(nc)) {
+                        self.add_leaf(*leaf, acc);
                     }
+                }
+                for (x, acc) in rest.iter().zip(acc.into_remainder().chunks_exact_mut(nc)) {
+                    self.add_leaf(self.leaf(tree, x), acc);
                 }
             }
             out.iter_mut().for_each(|o| *o *= scale);
         }
     }
+
+    /// Walk one tree for [`LANES`] rows at once.
+    #[inline(always)]
+    fn leaves(&self, tree: usize, xs: &[[f64; 4]]) -> [usize; LANES] {
+        let mut at = [self.roots[tree] as usize; LANES];
+        for _ in 0..self.depths[tree] {
+            for (i, x) in at.iter_mut().zip(xs) {
+                let node = &self.nodes[*i];
+                let go_right = x[usize::from(node.feature) & 3] > node.threshold;
+                *i = node.child as usize + usize::from(go_right);
+            }
+        }
+        at
+    }
+
+    #[inline(always)]
+    fn add_leaf(&self, leaf: usize, acc: &mut [f64]) {
+        let nc = self.n_classes;
+        for (a, v) in acc.iter_mut().zip(&self.value[leaf * nc..leaf * nc + nc]) {
+            *a += f64::from(*v);
+        }
+    }
 }
+
+/// Rows walked in lockstep by the batch path.
+const LANES: usize = 8;
 
 impl Builder<'_> {
     fn tree(&mut self) {
@@ -272,9 +314,11 @@ impl Builder<'_> {
             let left = self.new_node();
             let right = self.new_node();
             debug_assert_eq!(right, left + 1);
-            self.forest.feature[work.node] = best.feature as u8;
-            self.forest.threshold[work.node] = best.threshold;
-            self.forest.child[work.node] = left as u32;
+            self.forest.nodes[work.node] = Node {
+                threshold: best.threshold,
+                child: left as u32,
+                feature: best.feature as u8,
+            };
             let (l, r): (Vec<usize>, Vec<usize>) = work
                 .rows
                 .iter()
@@ -301,10 +345,12 @@ impl Builder<'_> {
 
     /// A new leaf (self-pointing, infinite threshold); splitting overwrites it.
     fn new_node(&mut self) -> usize {
-        let index = self.forest.feature.len();
-        self.forest.feature.push(0);
-        self.forest.threshold.push(f64::INFINITY);
-        self.forest.child.push(index as u32);
+        let index = self.forest.nodes.len();
+        self.forest.nodes.push(Node {
+            threshold: f64::INFINITY,
+            child: index as u32,
+            feature: 0,
+        });
         self.forest
             .value
             .extend(std::iter::repeat_n(0.0, self.data.n_classes));
@@ -487,10 +533,10 @@ mod tests {
         };
         let good = Forest::train(&data, params(3, 1));
         let mut bad = good.clone();
-        bad.child[0] = u32::MAX - 1;
+        bad.nodes[0].child = u32::MAX - 1;
         assert!(bad.validate().is_err());
         let mut bad = good.clone();
-        bad.feature[0] = 9;
+        bad.nodes[0].feature = 9;
         assert!(bad.validate().is_err());
         let mut bad = good;
         bad.value.pop();

@@ -10,6 +10,7 @@
 //! data, so the same seed and data always give the same bytes.
 
 pub mod artifact;
+pub mod compiled;
 pub mod dataset;
 pub mod features;
 pub mod forest;

@@ -7,6 +7,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::FEATURES;
+use crate::compiled::Compiled;
 use crate::dataset::sha256_hex;
 use crate::features::Features;
 use crate::forest::{Forest, LayoutError};
@@ -62,6 +63,8 @@ pub struct ModelData {
 pub struct Model {
     data: ModelData,
     sha256: String,
+    /// The prediction layout derived from `data.forest` (not part of the bytes).
+    compiled: Compiled,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -132,8 +135,10 @@ impl Serialize for Prediction {
 impl Model {
     /// Wrap freshly trained data (computes the sha256 of its encoding).
     pub fn new(data: ModelData) -> Result<Self, ModelError> {
+        data.forest.validate()?;
         let bytes = encode(&data)?;
         Ok(Self {
+            compiled: Compiled::new(&data.forest),
             data,
             sha256: sha256_hex(&bytes),
         })
@@ -167,6 +172,7 @@ impl Model {
             );
         }
         Ok(Self {
+            compiled: Compiled::new(&data.forest),
             data,
             sha256: actual,
         })
@@ -195,9 +201,7 @@ impl Model {
 
     pub fn predict(&self, features: &Features) -> Prediction {
         let mut proba = vec![0.0; self.data.classes.len()];
-        self.data
-            .forest
-            .predict_proba_one(features.values(), &mut proba);
+        self.compiled.predict_one(features.values(), &mut proba);
         self.prediction(features, &proba)
     }
 
@@ -205,7 +209,7 @@ impl Model {
         let nc = self.data.classes.len();
         let rows: Vec<[f64; 4]> = batch.iter().map(|f| *f.values()).collect();
         let mut proba = vec![0.0; rows.len() * nc];
-        self.data.forest.predict_proba_batch(&rows, &mut proba);
+        self.compiled.predict_batch(&rows, &mut proba);
         batch
             .iter()
             .zip(proba.chunks_exact(nc))
@@ -216,7 +220,7 @@ impl Model {
     /// The allocation-free fast path: probabilities for `rows` into `out`
     /// (`rows.len() * classes().len()`, row-major). Rows must already be validated.
     pub fn predict_proba_into(&self, rows: &[[f64; 4]], out: &mut [f64]) {
-        self.data.forest.predict_proba_batch(rows, out);
+        self.compiled.predict_batch(rows, out);
     }
 
     /// Whether every measurement lies within the training range widened by the margin.

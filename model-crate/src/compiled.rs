@@ -1,0 +1,257 @@
+//! The prediction layout derived from a [`Forest`] when a model is built or loaded (never
+//! serialized). Owns the fast path of `predict`/`predict_batch`; it must not change what
+//! the forest answers, only how fast (tests compare it with [`Forest`]'s own walk).
+//!
+//! # Why not walk the trees
+//! A walk is a chain of dependent loads (node → feature → compare → next node), and a
+//! branch-free walk must take the tree's full depth even when the row's leaf is near the
+//! root (measured on Iris: 5.1 steps per tree for a mean path of 2.6). Instead, each tree
+//! with at most 64 leaves is evaluated the QuickScorer way (Lucchese et al., SIGIR
+//! 2015): number the leaves left to right; every internal node whose test sends the row
+//! right removes the leaves of its left subtree from a 64-bit mask; the row's leaf is
+//! the lowest bit left. All node tests of a tree are independent of each other, so the
+//! CPU runs them in parallel, and there is no branch to mispredict. Trees with more
+//! than 64 leaves (possible with large `--data` files) fall back to the walk.
+
+use crate::forest::Forest;
+
+/// One internal node's test and the leaves it removes when `x[feature] > threshold`.
+#[derive(Debug, Clone, Copy)]
+struct Test {
+    threshold: f64,
+    /// All ones except the node's left-subtree leaves.
+    keep: u64,
+    feature: u8,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Tree {
+    /// Tests `tests[first..first + count]`, leaves `leaves[leaf..]` in left-to-right order.
+    Masked { first: u32, count: u32, leaf: u32 },
+    /// More than 64 leaves: walk tree `index` of the forest.
+    Walk { index: u32 },
+}
+
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    n_classes: usize,
+    trees: Vec<Tree>,
+    tests: Vec<Test>,
+    /// Class distributions of the masked trees' leaves, `n_classes` per leaf.
+    leaves: Vec<f32>,
+    forest: Forest,
+}
+
+impl Compiled {
+    /// Derive the layout. `forest` must have passed [`Forest::validate`].
+    pub fn new(forest: &Forest) -> Self {
+        let nc = forest.n_classes;
+        let mut out = Self {
+            n_classes: nc,
+            trees: Vec::with_capacity(forest.n_trees()),
+            tests: Vec::new(),
+            leaves: Vec::new(),
+            forest: forest.clone(),
+        };
+        for (index, &root) in forest.roots.iter().enumerate() {
+            let mut order = Vec::new();
+            let mut internal = Vec::new();
+            collect(forest, root as usize, &mut order, &mut internal);
+            if order.len() > 64 {
+                out.trees.push(Tree::Walk {
+                    index: index as u32,
+                });
+                continue;
+            }
+            let first = out.tests.len() as u32;
+            let leaf = (out.leaves.len() / nc.max(1)) as u32;
+            for (node, lo, hi) in internal {
+                let left_leaves = (lo..hi).fold(0u64, |m, b| m | (1u64 << b));
+                let n = forest.nodes[node];
+                out.tests.push(Test {
+                    threshold: n.threshold,
+                    keep: !left_leaves,
+                    feature: n.feature,
+                });
+            }
+            for &node in &order {
+                out.leaves
+                    .extend_from_slice(&forest.value[node * nc..node * nc + nc]);
+            }
+            let count = out.tests.len() as u32 - first;
+            out.trees.push(Tree::Masked { first, count, leaf });
+        }
+        out
+    }
+
+    /// The leaf number (left to right) of a masked tree for `x`.
+    #[inline(always)]
+    fn masked_leaf(tests: &[Test], x: &[f64; 4]) -> usize {
+        let mut mask = !0u64;
+        for t in tests {
+            let right = x[usize::from(t.feature) & 3] > t.threshold;
+            // Without the hint LLVM turns this into a branch that mispredicts about
+            // half the time (measured: 3x slower).
+            mask &= std::hint::select_unpredictable(right, t.keep, !0);
+        }
+        mask.trailing_zeros() as usize
+    }
+
+    /// One tree's class distribution for `x`.
+    #[inline(always)]
+    fn tree_values(&self, tree: Tree, x: &[f64; 4]) -> &[f32] {
+        let nc = self.n_classes;
+        let at = match tree {
+            Tree::Masked { first, count, leaf } => {
+                let tests = &self.tests[first as usize..(first + count) as usize];
+                let at = leaf as usize + Self::masked_leaf(tests, x);
+                return &self.leaves[at * nc..][..nc];
+            }
+            Tree::Walk { index } => self.forest.leaf_of(index as usize, x) * nc,
+        };
+        &self.forest.value[at..at + nc]
+    }
+
+    /// Summed distributions for one row, with the class count fixed at compile time so
+    /// the accumulators live in registers.
+    #[inline(always)]
+    fn row<const NC: usize>(&self, x: &[f64; 4]) -> [f64; NC] {
+        let mut acc = [0.0; NC];
+        for &tree in &self.trees {
+            for (a, v) in acc.iter_mut().zip(self.tree_values(tree, x)) {
+                *a += f64::from(*v);
+            }
+        }
+        acc
+    }
+
+    /// Probabilities for one row into `out` (`n_classes` long).
+    pub fn predict_one(&self, x: &[f64; 4], out: &mut [f64]) {
+        self.predict_batch(std::slice::from_ref(x), out);
+    }
+
+    /// Probabilities for many rows into `out` (`rows.len() * n_classes`, row-major).
+    /// Row by row, every tree: the whole layout (about 30 KB for 100 Iris trees) stays in
+    /// L1, so visiting trees in the inner loop costs nothing and the row's accumulators
+    /// never leave registers. Allocates nothing.
+    pub fn predict_batch(&self, rows: &[[f64; 4]], out: &mut [f64]) {
+        let nc = self.n_classes;
+        assert_eq!(
+            out.len(),
+            rows.len() * nc,
+            "output buffer must be rows * classes"
+        );
+        let scale = 1.0 / self.trees.len() as f64;
+        if nc == 3 {
+            for (x, out) in rows.iter().zip(out.chunks_exact_mut(3)) {
+                for (o, a) in out.iter_mut().zip(self.row::<3>(x)) {
+                    *o = a * scale;
+                }
+            }
+            return;
+        }
+        out.fill(0.0);
+        for (x, out) in rows.iter().zip(out.chunks_exact_mut(nc)) {
+            for &tree in &self.trees {
+                for (o, v) in out.iter_mut().zip(self.tree_values(tree, x)) {
+                    *o += f64::from(*v);
+                }
+            }
+            out.iter_mut().for_each(|o| *o *= scale);
+        }
+    }
+}
+
+/// In-order leaves of the subtree at `node`, and every internal node with the range
+/// of leaf numbers its left subtree covers.
+fn collect(
+    forest: &Forest,
+    node: usize,
+    order: &mut Vec<usize>,
+    internal: &mut Vec<(usize, usize, usize)>,
+) {
+    let child = forest.nodes[node].child as usize;
+    if child == node {
+        order.push(node);
+        return;
+    }
+    let lo = order.len();
+    collect(forest, child, order, internal);
+    internal.push((node, lo, order.len()));
+    collect(forest, child + 1, order, internal);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::Dataset;
+    use crate::forest::{ForestParams, TrainingSet};
+
+    fn forest(max_depth: Option<usize>, rows: &[[f64; 4]], labels: &[usize]) -> Forest {
+        let set = TrainingSet {
+            rows,
+            labels,
+            n_classes: 3,
+        };
+        Forest::train(
+            &set,
+            ForestParams {
+                trees: 40,
+                max_depth,
+                max_features: 2,
+                seed: 4,
+            },
+        )
+    }
+
+    /// Rows spread over and beyond the data, including values equal to thresholds.
+    fn probes(data: &Dataset) -> Vec<[f64; 4]> {
+        let mut rows = data.rows.clone();
+        for (i, r) in data.rows.iter().enumerate() {
+            let j = (i * 37 + 11) % data.rows.len();
+            rows.push([r[0], data.rows[j][1], r[2], data.rows[j][3]]);
+            rows.push([r[0] + 0.05, r[1] - 0.05, r[2] + 0.05, r[3] - 0.05]);
+        }
+        rows.push([0.1, 0.1, 0.1, 0.1]);
+        rows.push([99.0, 99.0, 99.0, 99.0]);
+        rows
+    }
+
+    #[test]
+    fn answers_exactly_like_walking_the_trees() {
+        let data = Dataset::builtin().expect("builtin");
+        for depth in [None, Some(1), Some(3)] {
+            let f = forest(depth, &data.rows, &data.labels);
+            let c = Compiled::new(&f);
+            let rows = probes(&data);
+            let mut walked = vec![0.0; rows.len() * 3];
+            f.predict_proba_batch(&rows, &mut walked);
+            let mut fast = vec![0.0; rows.len() * 3];
+            c.predict_batch(&rows, &mut fast);
+            assert_eq!(walked, fast, "depth {depth:?}");
+            let mut one = [0.0; 3];
+            for (x, expected) in rows.iter().zip(walked.chunks_exact(3)) {
+                c.predict_one(x, &mut one);
+                assert_eq!(&one[..], expected);
+            }
+        }
+    }
+
+    #[test]
+    fn trees_with_more_than_64_leaves_fall_back_to_walking() {
+        // 300 rows whose label alternates along one feature: every tree needs ~hundreds
+        // of leaves to separate them.
+        let rows: Vec<[f64; 4]> = (0..300)
+            .map(|i| [1.0 + i as f64 * 0.01, 1.0, 1.0, 1.0])
+            .collect();
+        let labels: Vec<usize> = (0..300).map(|i| i % 3).collect();
+        let f = forest(None, &rows, &labels);
+        let c = Compiled::new(&f);
+        assert!(c.trees.iter().any(|t| matches!(t, Tree::Walk { .. })));
+        let mut walked = vec![0.0; rows.len() * 3];
+        f.predict_proba_batch(&rows, &mut walked);
+        let mut fast = vec![0.0; rows.len() * 3];
+        c.predict_batch(&rows, &mut fast);
+        assert_eq!(walked, fast);
+    }
+}
