@@ -112,28 +112,52 @@ impl Compiled {
         &self.forest.value[at..at + nc]
     }
 
-    /// Summed distributions for one row, with the class count fixed at compile time so
-    /// the accumulators live in registers.
-    #[inline(always)]
-    fn row<const NC: usize>(&self, x: &[f64; 4]) -> [f64; NC] {
-        let mut acc = [0.0; NC];
-        for &tree in &self.trees {
-            for (a, v) in acc.iter_mut().zip(self.tree_values(tree, x)) {
-                *a += f64::from(*v);
-            }
-        }
-        acc
-    }
-
     /// Probabilities for one row into `out` (`n_classes` long).
     pub fn predict_one(&self, x: &[f64; 4], out: &mut [f64]) {
         self.predict_batch(std::slice::from_ref(x), out);
     }
 
+    /// Summed distributions for [`LANES`] rows at once: each test is loaded once and
+    /// applied to every lane, which cuts the loads per row and gives the CPU independent
+    /// work to overlap. (Measured slower: transposing the rows to feature-major so the
+    /// compiler vectorizes the lane loop; it emits branches or spills instead.)
+    #[inline(always)]
+    fn rows<const NC: usize>(&self, xs: &[[f64; 4]; LANES]) -> [[f64; NC]; LANES] {
+        let mut acc = [[0.0; NC]; LANES];
+        for &tree in &self.trees {
+            match tree {
+                Tree::Masked { first, count, leaf } => {
+                    let tests = &self.tests[first as usize..(first + count) as usize];
+                    let mut masks = [!0u64; LANES];
+                    for t in tests {
+                        let f = usize::from(t.feature) & 3;
+                        for (mask, x) in masks.iter_mut().zip(xs) {
+                            let right = x[f] > t.threshold;
+                            *mask &= std::hint::select_unpredictable(right, t.keep, !0);
+                        }
+                    }
+                    for (acc, mask) in acc.iter_mut().zip(masks) {
+                        let at = (leaf as usize + mask.trailing_zeros() as usize) * NC;
+                        for (a, v) in acc.iter_mut().zip(&self.leaves[at..at + NC]) {
+                            *a += f64::from(*v);
+                        }
+                    }
+                }
+                Tree::Walk { .. } => {
+                    for (acc, x) in acc.iter_mut().zip(xs) {
+                        for (a, v) in acc.iter_mut().zip(self.tree_values(tree, x)) {
+                            *a += f64::from(*v);
+                        }
+                    }
+                }
+            }
+        }
+        acc
+    }
+
     /// Probabilities for many rows into `out` (`rows.len() * n_classes`, row-major).
-    /// Row by row, every tree: the whole layout (about 30 KB for 100 Iris trees) stays in
-    /// L1, so visiting trees in the inner loop costs nothing and the row's accumulators
-    /// never leave registers. Allocates nothing.
+    /// [`LANES`] rows at a time, every tree: the whole layout (about 30 KB for 100 Iris
+    /// trees) stays in L1, and the rows' accumulators stay in registers. Allocates nothing.
     pub fn predict_batch(&self, rows: &[[f64; 4]], out: &mut [f64]) {
         let nc = self.n_classes;
         assert_eq!(
@@ -142,16 +166,23 @@ impl Compiled {
             "output buffer must be rows * classes"
         );
         let scale = 1.0 / self.trees.len() as f64;
+        let mut rest_rows = rows;
+        let mut rest_out = &mut *out;
         if nc == 3 {
-            for (x, out) in rows.iter().zip(out.chunks_exact_mut(3)) {
-                for (o, a) in out.iter_mut().zip(self.row::<3>(x)) {
+            let lanes = rows.chunks_exact(LANES);
+            let done = rows.len() - lanes.remainder().len();
+            let (head, tail) = out.split_at_mut(done * 3);
+            for (xs, out) in lanes.zip(head.chunks_exact_mut(LANES * 3)) {
+                let xs: &[[f64; 4]; LANES] = xs.try_into().expect("chunks_exact gives LANES rows");
+                for (o, a) in out.iter_mut().zip(self.rows::<3>(xs).as_flattened()) {
                     *o = a * scale;
                 }
             }
-            return;
+            rest_rows = &rows[done..];
+            rest_out = tail;
         }
-        out.fill(0.0);
-        for (x, out) in rows.iter().zip(out.chunks_exact_mut(nc)) {
+        rest_out.fill(0.0);
+        for (x, out) in rest_rows.iter().zip(rest_out.chunks_exact_mut(nc)) {
             for &tree in &self.trees {
                 for (o, v) in out.iter_mut().zip(self.tree_values(tree, x)) {
                     *o += f64::from(*v);
@@ -161,6 +192,9 @@ impl Compiled {
         }
     }
 }
+
+/// Rows evaluated together by the batch path.
+const LANES: usize = 8;
 
 /// In-order leaves of the subtree at `node`, and every internal node with the range
 /// of leaf numbers its left subtree covers.
