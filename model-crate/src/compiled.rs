@@ -272,6 +272,33 @@ mod tests {
     }
 
     #[test]
+    fn other_class_counts_take_the_generic_path_and_agree() {
+        let data = Dataset::builtin().expect("builtin");
+        // Two classes: setosa vs the rest.
+        let labels: Vec<usize> = data.labels.iter().map(|&l| usize::from(l > 0)).collect();
+        let set = TrainingSet {
+            rows: &data.rows,
+            labels: &labels,
+            n_classes: 2,
+        };
+        let f = Forest::train(
+            &set,
+            ForestParams {
+                trees: 10,
+                max_depth: None,
+                max_features: 2,
+                seed: 1,
+            },
+        );
+        let c = Compiled::new(&f);
+        let mut walked = vec![0.0; data.rows.len() * 2];
+        f.predict_proba_batch(&data.rows, &mut walked);
+        let mut fast = vec![0.0; data.rows.len() * 2];
+        c.predict_batch(&data.rows, &mut fast);
+        assert_eq!(walked, fast);
+    }
+
+    #[test]
     fn trees_with_more_than_64_leaves_fall_back_to_walking() {
         // 300 rows whose label alternates along one feature: every tree needs ~hundreds
         // of leaves to separate them.
