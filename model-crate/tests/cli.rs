@@ -398,3 +398,44 @@ fn export_split_writes_the_rows_train_uses() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn evaluate_can_gate_too_and_nonsense_options_are_refused() {
+    let tmp = TempDir::new().expect("tmp");
+    let dir = train_into(&tmp, "m", &[]);
+    let out = run(&["evaluate", "--model", path(&dir), "--min-accuracy", "0.99"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("below --min-accuracy 0.99"));
+    assert!(
+        run(&["evaluate", "--model", path(&dir), "--min-accuracy", "0.9"])
+            .status
+            .success()
+    );
+
+    let nowhere = tmp.path().join("never");
+    for (args, expected) in [
+        (
+            vec!["--test-fraction", "1.5"],
+            "--test-fraction 1.5 must be greater than 0 and less than 1",
+        ),
+        (
+            vec!["--min-accuracy", "2"],
+            "--min-accuracy 2 must be between 0 and 1",
+        ),
+    ] {
+        let mut all = vec!["train", "--out", path(&nowhere)];
+        all.extend_from_slice(&args);
+        let out = run(&all);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains(expected),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    for args in [["--trees", "0"], ["--max-depth", "0"]] {
+        let out = run(&["train", "--out", path(&nowhere), args[0], args[1]]);
+        assert_eq!(out.status.code(), Some(2), "clap rejects {args:?}");
+    }
+    assert!(!nowhere.exists());
+}
