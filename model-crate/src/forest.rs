@@ -168,6 +168,9 @@ impl Forest {
         if self.roots.iter().any(|&r| r as usize >= n) {
             return fail("a root is out of range");
         }
+        if self.depths.iter().any(|&d| d as usize >= n) {
+            return fail("a tree is deeper than the forest has nodes");
+        }
         for (i, node) in self.nodes.iter().enumerate() {
             let child = node.child as usize;
             let leaf = child == i;
@@ -537,6 +540,9 @@ mod tests {
         assert!(bad.validate().is_err());
         let mut bad = good.clone();
         bad.nodes[0].feature = 9;
+        assert!(bad.validate().is_err());
+        let mut bad = good.clone();
+        bad.depths[0] = u32::MAX;
         assert!(bad.validate().is_err());
         let mut bad = good;
         bad.value.pop();
