@@ -43,6 +43,7 @@ pub enum TrainError {
     Split(#[from] SplitError),
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// Options or inputs that cannot be used together (the message says which).
     #[error("{0}")]
     Options(String),
 }
@@ -121,7 +122,7 @@ pub fn train(data: &Dataset, options: &TrainOptions, created: &str) -> Result<Tr
         forest,
     })?;
     let bytes = model.to_bytes()?;
-    let metrics = evaluate(&model, data, &split.test);
+    let metrics = evaluate(&model, data, &split.test)?;
     let manifest = Manifest {
         schema_version: SCHEMA_VERSION,
         sha256: model.sha256().to_owned(),
@@ -167,7 +168,8 @@ pub fn train(data: &Dataset, options: &TrainOptions, created: &str) -> Result<Tr
 }
 
 /// Metrics of `model` on the given rows of `data` (class names matched by name).
-pub fn evaluate(model: &Model, data: &Dataset, rows: &[usize]) -> Metrics {
+/// Fails when the data names a class the model does not know.
+pub fn evaluate(model: &Model, data: &Dataset, rows: &[usize]) -> Result<Metrics, TrainError> {
     let batch: Vec<[f64; 4]> = rows.iter().map(|&i| data.rows[i]).collect();
     let nc = model.classes().len();
     let mut proba = vec![0.0; batch.len() * nc];
@@ -176,7 +178,7 @@ pub fn evaluate(model: &Model, data: &Dataset, rows: &[usize]) -> Metrics {
         .chunks_exact(nc)
         .map(|p| (0..nc).fold(0, |best, c| if p[c] > p[best] { c } else { best }))
         .collect();
-    let actual: Vec<usize> = rows
+    let actual = rows
         .iter()
         .map(|&i| {
             let name = &data.classes[data.labels[i]];
@@ -184,10 +186,16 @@ pub fn evaluate(model: &Model, data: &Dataset, rows: &[usize]) -> Metrics {
                 .classes()
                 .iter()
                 .position(|c| c == name)
-                .unwrap_or(usize::MAX)
+                .ok_or_else(|| {
+                    TrainError::Options(format!(
+                        "{}: class {name:?} is not one of the model's classes {:?}",
+                        data.source,
+                        model.classes()
+                    ))
+                })
         })
-        .collect();
-    Metrics::compute(model.classes(), &actual, &predicted)
+        .collect::<Result<Vec<usize>, _>>()?;
+    Ok(Metrics::compute(model.classes(), &actual, &predicted))
 }
 
 #[cfg(test)]
@@ -221,6 +229,18 @@ mod tests {
         assert!((m.feature_importances.iter().sum::<f64>() - 1.0).abs() < 1e-9);
         let model = Model::from_bytes(&t.bytes, &m.sha256).expect("round trip");
         assert_eq!(model.sha256(), m.sha256);
+    }
+
+    #[test]
+    fn evaluating_data_with_a_class_the_model_lacks_is_an_error_not_a_panic() {
+        let mut data = Dataset::builtin().expect("builtin");
+        let t = train(&data, &TrainOptions::default(), "t").expect("train");
+        data.classes[2] = "rose".into();
+        let err = evaluate(&t.model, &data, &[0, 149]).expect_err("unknown class");
+        assert!(
+            err.to_string()
+                .contains("class \"rose\" is not one of the model's classes")
+        );
     }
 
     #[test]

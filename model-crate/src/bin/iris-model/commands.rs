@@ -93,7 +93,7 @@ pub fn evaluate(dir: &Path, data: Option<&PathBuf>, min_accuracy: Option<f64>) -
             "every row (not the data it was trained on)",
         )
     };
-    let metrics = eval_rows(&artifact.model, &data, &rows);
+    let metrics = eval_rows(&artifact.model, &data, &rows).context("cannot evaluate")?;
     println!("model {} on {} of {}\n", m.sha256, what, data.source);
     print!("{}", metrics.table());
     if let Some(min) = min_accuracy
