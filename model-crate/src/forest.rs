@@ -112,6 +112,7 @@ fn gini(counts: &[f64], total: f64) -> f64 {
 
 impl Forest {
     /// Train on `data` with `params`. Deterministic: same inputs, same forest.
+    /// `data` must hold at least one row ([`crate::split`] guarantees two per class).
     pub fn train(data: &TrainingSet<'_>, params: ForestParams) -> Self {
         let n_features = 4;
         let mut builder = Builder {
