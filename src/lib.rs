@@ -3,4 +3,8 @@
 
 pub mod aws;
 pub mod cmd;
+pub mod config;
 pub mod exit;
+pub mod naming;
+pub mod render;
+pub mod validate;

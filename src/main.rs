@@ -17,12 +17,21 @@ struct Cli {
 enum Command {
     /// Print the version and build information.
     Version,
+    /// Render an env's CloudFormation templates, one file per stack.
+    Render(cmd::render::Args),
+    /// Check an env's templates: references resolve, parameters are used, policy holds.
+    Validate(cmd::validate::Args),
+    /// Inspect an env's resolved configuration.
+    Config(cmd::config::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Version => cmd::version::run(),
+        Command::Render(args) => cmd::render::run(args),
+        Command::Validate(args) => cmd::validate::run(args),
+        Command::Config(args) => cmd::config::run(args),
     };
     irisctl::exit::report(outcome)
 }

@@ -1,0 +1,211 @@
+//! Environments: `environments/<env>.yaml` (or `ephemeral.yaml` for `pr-<n>` /
+//! `feature-<slug>`) → a validated [`Config`] in which every value knows its source
+//! (default, file:line:column, or derived). Owns parsing, defaults, ranges and the
+//! cross-field rules (auth can only be off in an env marked `emulator: true`). Must not
+//! render templates or talk to AWS.
+
+mod envname;
+mod error;
+mod raw;
+mod resolve;
+mod show;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use envname::{EPHEMERAL_BASE, EnvKind, check_name, ephemeral_pattern, named_envs};
+pub use error::ConfigError;
+pub use show::Entry;
+
+use crate::naming::Names;
+
+/// Where a resolved value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// irisctl's built-in default.
+    Default,
+    /// Written in an env file.
+    File {
+        path: PathBuf,
+        line: u64,
+        column: u64,
+    },
+    /// Computed from other values (the reason says from what).
+    Derived(String),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Default => f.write_str("default"),
+            Source::File { path, line, column } => {
+                write!(f, "{}:{line}:{column}", path.display())
+            }
+            Source::Derived(why) => write!(f, "derived ({why})"),
+        }
+    }
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+impl<T> Sourced<T> {
+    pub fn new(value: T, source: Source) -> Self {
+        Sourced { value, source }
+    }
+}
+
+/// How API callers authenticate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Cognito user pool authorizer with the `predict` scope (every real env).
+    Cognito,
+    /// No authorizer: only allowed in an env marked `emulator: true`, because the
+    /// emulators cannot run Cognito authorizers (shared/emulators.md).
+    None,
+}
+
+impl AuthMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::Cognito => "cognito",
+            AuthMode::None => "none",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LambdaSettings {
+    pub memory_mb: Sourced<u32>,
+    pub timeout_s: Sourced<u32>,
+    pub reserved_concurrency: Sourced<u32>,
+    /// `x86_64` or `arm64`: must match how the bootstrap binary was built.
+    pub architecture: Sourced<String>,
+    pub max_batch: Sourced<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiSettings {
+    /// Steady-state requests per second, per stage method.
+    pub throttle_rate: Sourced<u32>,
+    pub throttle_burst: Sourced<u32>,
+    pub quota_limit: Sourced<u32>,
+    /// `DAY`, `WEEK` or `MONTH`.
+    pub quota_period: Sourced<String>,
+    pub stage_name: Sourced<String>,
+    /// Whether this env's service stack sets the account-wide API Gateway CloudWatch role
+    /// (needed once per account and region for stage logging).
+    pub manage_account_log_role: Sourced<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthSettings {
+    pub mode: Sourced<AuthMode>,
+    pub access_token_minutes: Sourced<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmSettings {
+    pub emails: Sourced<Vec<String>>,
+    pub period_s: Sourced<u32>,
+    pub evaluation_periods: Sourced<u32>,
+    pub lambda_errors: Sourced<u32>,
+    pub lambda_throttles: Sourced<u32>,
+    pub lambda_p99_duration_ms: Sourced<u32>,
+    pub api_5xx: Sourced<u32>,
+    pub api_p99_latency_ms: Sourced<u32>,
+    pub dlq_messages: Sourced<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageSettings {
+    pub noncurrent_version_days: Sourced<u32>,
+    /// Noncurrent versions that never expire: the rollback targets.
+    pub keep_noncurrent_versions: Sourced<u32>,
+    pub abort_multipart_days: Sourced<u32>,
+    pub access_logging: Sourced<bool>,
+    /// Why access logging is off (required when it is).
+    pub access_logging_exemption: Sourced<Option<String>>,
+    pub access_log_days: Sourced<u32>,
+}
+
+/// A validated environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub env: String,
+    pub kind: EnvKind,
+    /// The file the settings were read from.
+    pub file: PathBuf,
+    pub project: Sourced<String>,
+    pub region: Sourced<String>,
+    /// irisctl refuses to act when the caller's account differs.
+    pub account_id: Sourced<Option<String>>,
+    /// Marks an env that runs on the AWS emulators (LocalStack / moto).
+    pub emulator: Sourced<bool>,
+    /// Protected envs need confirmation and keep their data on delete.
+    pub protected: Sourced<bool>,
+    /// Ephemeral envs only: hours after a deploy when gc may destroy the env.
+    pub ttl_hours: Sourced<Option<u32>>,
+    /// User tags, each with its own source.
+    pub tags: BTreeMap<String, Sourced<String>>,
+    pub lambda: LambdaSettings,
+    pub api: ApiSettings,
+    pub auth: AuthSettings,
+    pub alarms: AlarmSettings,
+    pub log_retention_days: Sourced<u32>,
+    pub storage: StorageSettings,
+    pub repository_keep_images: Sourced<u32>,
+    pub names: Names,
+}
+
+impl Config {
+    /// Load env `env` from the `environments/` directory `dir`.
+    pub fn load(dir: &Path, env: &str) -> Result<Config, ConfigError> {
+        let (kind, file) = envname::locate(dir, env)?;
+        let text = std::fs::read_to_string(&file).map_err(|err| ConfigError::File {
+            file: file.display().to_string(),
+            message: format!("cannot read: {err}"),
+        })?;
+        resolve::resolve(env, kind, &file, &text)
+    }
+
+    /// Parse env `env` from `text` as if read from `file` (tests and tools).
+    pub fn from_text(
+        env: &str,
+        kind: EnvKind,
+        file: &Path,
+        text: &str,
+    ) -> Result<Config, ConfigError> {
+        envname::check_name(env)?;
+        resolve::resolve(env, kind, file, text)
+    }
+
+    pub fn is_ephemeral(&self) -> bool {
+        matches!(self.kind, EnvKind::Ephemeral { .. })
+    }
+
+    /// Tags every stack of this env carries (CloudFormation copies them to resources).
+    /// irisctl adds the run-time ones (version, commit, owner, expiry) when deploying.
+    pub fn stack_tags(&self) -> BTreeMap<String, String> {
+        let mut tags: BTreeMap<String, String> = self
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.value.clone()))
+            .collect();
+        tags.insert("irisctl:project".into(), self.project.value.clone());
+        tags.insert("irisctl:env".into(), self.env.clone());
+        tags
+    }
+
+    /// Every resolved value with its source, in file order (what `config show` prints).
+    pub fn entries(&self) -> Vec<Entry> {
+        show::entries(self)
+    }
+}
+
+#[cfg(test)]
+mod tests;

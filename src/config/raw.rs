@@ -1,0 +1,167 @@
+//! The env file as written: every key optional, every value with its position, unknown
+//! keys refused. Owns the shape of `environments/*.yaml`; must not apply defaults or
+//! range checks (resolve.rs does that, so each value can say where it came from).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+pub(crate) type Field<T> = Option<Spanned<T>>;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEnv {
+    pub project: Field<String>,
+    pub region: Field<String>,
+    pub account_id: Field<String>,
+    pub emulator: Field<bool>,
+    pub protected: Field<bool>,
+    pub ttl_hours: Field<u32>,
+    pub tags: Option<BTreeMap<String, Spanned<String>>>,
+    pub lambda: Option<RawLambda>,
+    pub api: Option<RawApi>,
+    pub auth: Option<RawAuth>,
+    pub alarms: Option<RawAlarms>,
+    pub logs: Option<RawLogs>,
+    pub storage: Option<RawStorage>,
+    pub repository: Option<RawRepository>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLambda {
+    pub memory_mb: Field<u32>,
+    pub timeout_s: Field<u32>,
+    pub reserved_concurrency: Field<u32>,
+    pub architecture: Field<String>,
+    pub max_batch: Field<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawApi {
+    pub throttle_rate: Field<u32>,
+    pub throttle_burst: Field<u32>,
+    pub quota_limit: Field<u32>,
+    pub quota_period: Field<String>,
+    pub stage_name: Field<String>,
+    pub manage_account_log_role: Field<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAuth {
+    pub mode: Field<String>,
+    pub access_token_minutes: Field<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAlarms {
+    pub emails: Field<Vec<String>>,
+    pub period_s: Field<u32>,
+    pub evaluation_periods: Field<u32>,
+    pub lambda_errors: Field<u32>,
+    pub lambda_throttles: Field<u32>,
+    pub lambda_p99_duration_ms: Field<u32>,
+    pub api_5xx: Field<u32>,
+    pub api_p99_latency_ms: Field<u32>,
+    pub dlq_messages: Field<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLogs {
+    pub retention_days: Field<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStorage {
+    pub noncurrent_version_days: Field<u32>,
+    pub keep_noncurrent_versions: Field<u32>,
+    pub abort_multipart_days: Field<u32>,
+    pub access_logging: Field<bool>,
+    pub access_logging_exemption: Field<String>,
+    pub access_log_days: Field<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRepository {
+    pub keep_images: Field<u32>,
+}
+
+/// Every key the env file accepts, by section (`""` is the top level): the did-you-mean
+/// suggestions and the error's list of valid keys come from here.
+pub(crate) const KNOWN_KEYS: &[(&str, &[&str])] = &[
+    (
+        "",
+        &[
+            "project",
+            "region",
+            "account_id",
+            "emulator",
+            "protected",
+            "ttl_hours",
+            "tags",
+            "lambda",
+            "api",
+            "auth",
+            "alarms",
+            "logs",
+            "storage",
+            "repository",
+        ],
+    ),
+    (
+        "lambda",
+        &[
+            "memory_mb",
+            "timeout_s",
+            "reserved_concurrency",
+            "architecture",
+            "max_batch",
+        ],
+    ),
+    (
+        "api",
+        &[
+            "throttle_rate",
+            "throttle_burst",
+            "quota_limit",
+            "quota_period",
+            "stage_name",
+            "manage_account_log_role",
+        ],
+    ),
+    ("auth", &["mode", "access_token_minutes"]),
+    (
+        "alarms",
+        &[
+            "emails",
+            "period_s",
+            "evaluation_periods",
+            "lambda_errors",
+            "lambda_throttles",
+            "lambda_p99_duration_ms",
+            "api_5xx",
+            "api_p99_latency_ms",
+            "dlq_messages",
+        ],
+    ),
+    ("logs", &["retention_days"]),
+    (
+        "storage",
+        &[
+            "noncurrent_version_days",
+            "keep_noncurrent_versions",
+            "abort_multipart_days",
+            "access_logging",
+            "access_logging_exemption",
+            "access_log_days",
+        ],
+    ),
+    ("repository", &["keep_images"]),
+];

@@ -1,0 +1,527 @@
+//! Raw env file → [`Config`]: applies defaults, checks every range and the cross-field
+//! rules, and records each value's source. Must not read files (mod.rs does).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_saphyr::Spanned;
+
+use super::error::ConfigError;
+use super::raw::{Field, RawEnv};
+use super::{
+    AlarmSettings, ApiSettings, AuthMode, AuthSettings, Config, EnvKind, LambdaSettings, Source,
+    Sourced, StorageSettings,
+};
+use crate::naming::Names;
+
+/// CloudWatch Logs accepts only these retention periods (days).
+pub const LOG_RETENTION_DAYS: [u32; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+/// Lambda behind API Gateway: the integration times out at 29 s.
+const MAX_LAMBDA_TIMEOUT_S: u32 = 29;
+const DEFAULT_TTL_HOURS: u32 = 72;
+
+struct Ctx<'a> {
+    file: &'a Path,
+}
+
+impl Ctx<'_> {
+    fn source<T>(&self, spanned: &Spanned<T>) -> Source {
+        Source::File {
+            path: self.file.to_path_buf(),
+            line: spanned.referenced.line(),
+            column: spanned.referenced.column(),
+        }
+    }
+
+    fn error<T>(&self, spanned: &Spanned<T>, message: impl Into<String>) -> ConfigError {
+        ConfigError::at(
+            self.file,
+            spanned.referenced.line(),
+            spanned.referenced.column(),
+            message,
+        )
+    }
+
+    fn value<T>(&self, field: Field<T>, default: T) -> Sourced<T> {
+        match field {
+            Some(spanned) => Sourced::new(spanned.value, self.source_of(&spanned.referenced)),
+            None => Sourced::new(default, Source::Default),
+        }
+    }
+
+    fn source_of(&self, loc: &serde_saphyr::Location) -> Source {
+        Source::File {
+            path: self.file.to_path_buf(),
+            line: loc.line(),
+            column: loc.column(),
+        }
+    }
+
+    fn number(
+        &self,
+        field: Field<u32>,
+        default: u32,
+        key: &str,
+        range: std::ops::RangeInclusive<u32>,
+    ) -> Result<Sourced<u32>, ConfigError> {
+        if let Some(spanned) = &field
+            && !range.contains(&spanned.value)
+        {
+            return Err(self.error(
+                spanned,
+                format!(
+                    "`{key}` is {}, out of range: allowed {}..={}",
+                    spanned.value,
+                    range.start(),
+                    range.end()
+                ),
+            ));
+        }
+        Ok(self.value(field, default))
+    }
+
+    fn one_of(
+        &self,
+        field: Field<String>,
+        default: &str,
+        key: &str,
+        allowed: &[&str],
+    ) -> Result<Sourced<String>, ConfigError> {
+        if let Some(spanned) = &field
+            && !allowed.contains(&spanned.value.as_str())
+        {
+            return Err(self.error(
+                spanned,
+                format!(
+                    "`{key}` is `{}`; allowed: {}",
+                    spanned.value,
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        Ok(self.value(field, default.to_string()))
+    }
+
+    fn checked(
+        &self,
+        field: Field<String>,
+        default: &str,
+        key: &str,
+        rule: &str,
+        ok: impl Fn(&str) -> bool,
+    ) -> Result<Sourced<String>, ConfigError> {
+        if let Some(spanned) = &field
+            && !ok(&spanned.value)
+        {
+            return Err(self.error(spanned, format!("`{key}` is `{}`: {rule}", spanned.value)));
+        }
+        Ok(self.value(field, default.to_string()))
+    }
+}
+
+pub(crate) fn resolve(
+    env: &str,
+    kind: EnvKind,
+    file: &Path,
+    text: &str,
+) -> Result<Config, ConfigError> {
+    let raw: RawEnv = if text.trim().is_empty() {
+        RawEnv::default()
+    } else {
+        serde_saphyr::from_str(text).map_err(|err| ConfigError::from_yaml(file, &err))?
+    };
+    let cx = Ctx { file };
+    let ephemeral = matches!(kind, EnvKind::Ephemeral { .. });
+
+    let project = cx.checked(
+        raw.project,
+        "iris",
+        "project",
+        "use 2-16 lowercase letters or digits, starting with a letter",
+        is_project,
+    )?;
+    let region = cx.checked(
+        raw.region,
+        "us-east-1",
+        "region",
+        "not an AWS region name (e.g. us-east-1, eu-west-2)",
+        is_region,
+    )?;
+    let account_id = match raw.account_id {
+        Some(spanned) if !is_account_id(&spanned.value) => {
+            return Err(cx.error(&spanned, format!(
+                "`account_id` is `{}`: an account id is 12 digits, written in quotes (\"012345678901\")",
+                spanned.value
+            )));
+        }
+        Some(spanned) => Sourced::new(Some(spanned.value.clone()), cx.source(&spanned)),
+        None => Sourced::new(None, Source::Default),
+    };
+
+    let emulator = cx.value(raw.emulator.clone(), false);
+    let protected = cx.value(raw.protected.clone(), false);
+    if let Some(spanned) = raw.emulator.as_ref().filter(|s| s.value) {
+        if ephemeral {
+            return Err(cx.error(spanned, "ephemeral envs run on real AWS; `emulator: true` is only for an env of its own (like local)"));
+        }
+        if protected.value {
+            return Err(cx.error(spanned, "an emulator env cannot be `protected: true`"));
+        }
+        // The name says it too, so no real env is one line away from running without auth.
+        if !is_emulator_name(env) {
+            return Err(cx.error(spanned, format!("`emulator: true` is only allowed in envs named `local` or `local-<name>`, not `{env}`")));
+        }
+    }
+    if let Some(spanned) = raw.protected.as_ref().filter(|s| s.value && ephemeral) {
+        return Err(cx.error(
+            spanned,
+            "ephemeral envs are short-lived and cannot be `protected: true`",
+        ));
+    }
+
+    let ttl_hours = match raw.ttl_hours {
+        Some(spanned) if !ephemeral => {
+            return Err(cx.error(
+                &spanned,
+                "`ttl_hours` only applies to ephemeral envs (ephemeral.yaml); remove it here",
+            ));
+        }
+        Some(spanned) if !(1..=24 * 30).contains(&spanned.value) => {
+            return Err(cx.error(
+                &spanned,
+                format!(
+                    "`ttl_hours` is {}, out of range: allowed 1..=720",
+                    spanned.value
+                ),
+            ));
+        }
+        Some(spanned) => Sourced::new(Some(spanned.value), cx.source(&spanned)),
+        None if ephemeral => Sourced::new(Some(DEFAULT_TTL_HOURS), Source::Default),
+        None => Sourced::new(None, Source::Derived("not an ephemeral env".into())),
+    };
+
+    let raw_tags = raw.tags.unwrap_or_default();
+    if raw_tags.len() > 40 {
+        let first = raw_tags.values().next().expect("more than 40 tags");
+        return Err(cx.error(
+            first,
+            "`tags` has more than 40 entries (AWS allows 50; irisctl adds its own)",
+        ));
+    }
+    let mut tags = BTreeMap::new();
+    for (key, value) in raw_tags {
+        if let Some(message) = tag_problem(&key, &value.value) {
+            return Err(cx.error(&value, message));
+        }
+        let source = cx.source(&value);
+        tags.insert(key, Sourced::new(value.value, source));
+    }
+
+    let l = raw.lambda.unwrap_or_default();
+    let lambda = LambdaSettings {
+        memory_mb: cx.number(l.memory_mb, 512, "lambda.memory_mb", 128..=10240)?,
+        timeout_s: cx.number(
+            l.timeout_s,
+            10,
+            "lambda.timeout_s",
+            1..=MAX_LAMBDA_TIMEOUT_S,
+        )?,
+        reserved_concurrency: cx.number(
+            l.reserved_concurrency,
+            5,
+            "lambda.reserved_concurrency",
+            1..=1000,
+        )?,
+        architecture: cx.one_of(
+            l.architecture,
+            "x86_64",
+            "lambda.architecture",
+            &["x86_64", "arm64"],
+        )?,
+        max_batch: cx.number(l.max_batch, 100, "lambda.max_batch", 1..=10_000)?,
+    };
+
+    let a = raw.api.unwrap_or_default();
+    let api = ApiSettings {
+        throttle_rate: cx.number(a.throttle_rate, 10, "api.throttle_rate", 1..=10_000)?,
+        throttle_burst: cx.number(a.throttle_burst, 20, "api.throttle_burst", 1..=5_000)?,
+        quota_limit: cx.number(a.quota_limit, 10_000, "api.quota_limit", 1..=1_000_000_000)?,
+        quota_period: cx.one_of(
+            a.quota_period,
+            "DAY",
+            "api.quota_period",
+            &["DAY", "WEEK", "MONTH"],
+        )?,
+        stage_name: cx.checked(
+            a.stage_name,
+            "v1",
+            "api.stage_name",
+            "use 1-16 lowercase letters or digits, starting with a letter",
+            is_project,
+        )?,
+        manage_account_log_role: cx.value(a.manage_account_log_role, true),
+    };
+
+    let au = raw.auth.unwrap_or_default();
+    let mode = match au.mode {
+        Some(spanned) => {
+            let mode = match spanned.value.as_str() {
+                "cognito" => AuthMode::Cognito,
+                "none" => AuthMode::None,
+                other => {
+                    return Err(cx.error(
+                        &spanned,
+                        format!(
+                            "`auth.mode` is `{other}`; allowed: cognito, none (emulator envs only)"
+                        ),
+                    ));
+                }
+            };
+            if mode == AuthMode::None && !emulator.value {
+                return Err(cx.error(&spanned, "`auth.mode: none` is only allowed in an env marked `emulator: true` (the emulators cannot run Cognito authorizers); every real env uses `cognito`"));
+            }
+            Sourced::new(mode, cx.source(&spanned))
+        }
+        None => Sourced::new(AuthMode::Cognito, Source::Default),
+    };
+    let auth = AuthSettings {
+        mode,
+        access_token_minutes: cx.number(
+            au.access_token_minutes,
+            60,
+            "auth.access_token_minutes",
+            5..=1440,
+        )?,
+    };
+
+    let al = raw.alarms.unwrap_or_default();
+    let emails = match al.emails {
+        Some(spanned) => {
+            if spanned.value.len() > 10 {
+                return Err(cx.error(
+                    &spanned,
+                    "`alarms.emails` lists more than 10 addresses; use a mailing list",
+                ));
+            }
+            if let Some(bad) = spanned.value.iter().find(|e| !is_email(e)) {
+                return Err(cx.error(
+                    &spanned,
+                    format!("`alarms.emails` has `{bad}`, which is not an email address"),
+                ));
+            }
+            Sourced::new(spanned.value.clone(), cx.source(&spanned))
+        }
+        None => Sourced::new(Vec::new(), Source::Default),
+    };
+    let timeout_ms = lambda.timeout_s.value * 1000;
+    let p99_field = al.lambda_p99_duration_ms;
+    if let Some(spanned) = p99_field.as_ref().filter(|s| s.value >= timeout_ms) {
+        return Err(cx.error(spanned, format!("`alarms.lambda_p99_duration_ms` is {}, but the Lambda times out at {timeout_ms} ms, so the alarm could never fire", spanned.value)));
+    }
+    let alarms = AlarmSettings {
+        emails,
+        period_s: cx.number(al.period_s, 60, "alarms.period_s", 10..=86_400)?,
+        evaluation_periods: cx.number(
+            al.evaluation_periods,
+            1,
+            "alarms.evaluation_periods",
+            1..=100,
+        )?,
+        lambda_errors: cx.number(al.lambda_errors, 1, "alarms.lambda_errors", 1..=100_000)?,
+        lambda_throttles: cx.number(
+            al.lambda_throttles,
+            1,
+            "alarms.lambda_throttles",
+            1..=100_000,
+        )?,
+        lambda_p99_duration_ms: match p99_field {
+            Some(spanned) => cx.number(
+                Some(spanned),
+                0,
+                "alarms.lambda_p99_duration_ms",
+                1..=900_000,
+            )?,
+            None => Sourced::new(
+                timeout_ms * 8 / 10,
+                Source::Derived("80% of lambda.timeout_s".into()),
+            ),
+        },
+        api_5xx: cx.number(al.api_5xx, 1, "alarms.api_5xx", 1..=100_000)?,
+        api_p99_latency_ms: cx.number(
+            al.api_p99_latency_ms,
+            3000,
+            "alarms.api_p99_latency_ms",
+            1..=29_000,
+        )?,
+        dlq_messages: cx.number(al.dlq_messages, 1, "alarms.dlq_messages", 1..=100_000)?,
+    };
+
+    let log_retention_days = match raw.logs.and_then(|l| l.retention_days) {
+        Some(spanned) if !LOG_RETENTION_DAYS.contains(&spanned.value) => {
+            return Err(cx.error(
+                &spanned,
+                format!(
+                    "`logs.retention_days` is {}; CloudWatch accepts only {:?}",
+                    spanned.value, LOG_RETENTION_DAYS
+                ),
+            ));
+        }
+        field => cx.value(field, 30),
+    };
+
+    let s = raw.storage.unwrap_or_default();
+    let access_logging = cx.value(s.access_logging.clone(), true);
+    let exemption = match (s.access_logging_exemption, &s.access_logging) {
+        (Some(reason), _) if access_logging.value => {
+            return Err(cx.error(&reason, "`storage.access_logging_exemption` is only meaningful with `storage.access_logging: false`"));
+        }
+        (Some(reason), _) if reason.value.trim().len() < 10 => {
+            return Err(cx.error(&reason, "`storage.access_logging_exemption` must say why access logging is off (at least 10 characters)"));
+        }
+        (Some(reason), _) => {
+            Sourced::new(Some(reason.value.trim().to_string()), cx.source(&reason))
+        }
+        (None, Some(off)) if !off.value => {
+            return Err(cx.error(
+                off,
+                "`storage.access_logging: false` needs `storage.access_logging_exemption: <why>`",
+            ));
+        }
+        (None, _) => Sourced::new(None, Source::Default),
+    };
+    let storage = StorageSettings {
+        noncurrent_version_days: cx.number(
+            s.noncurrent_version_days,
+            30,
+            "storage.noncurrent_version_days",
+            1..=3650,
+        )?,
+        keep_noncurrent_versions: cx.number(
+            s.keep_noncurrent_versions,
+            10,
+            "storage.keep_noncurrent_versions",
+            1..=100,
+        )?,
+        abort_multipart_days: cx.number(
+            s.abort_multipart_days,
+            7,
+            "storage.abort_multipart_days",
+            1..=365,
+        )?,
+        access_logging,
+        access_logging_exemption: exemption,
+        access_log_days: cx.number(s.access_log_days, 90, "storage.access_log_days", 1..=3650)?,
+    };
+
+    let repository_keep_images = cx.number(
+        raw.repository.and_then(|r| r.keep_images),
+        10,
+        "repository.keep_images",
+        1..=1000,
+    )?;
+
+    let names = Names::derive(&project.value, env, &region.value);
+    Ok(Config {
+        env: env.to_string(),
+        kind,
+        file: file.to_path_buf(),
+        project,
+        region,
+        account_id,
+        emulator,
+        protected,
+        ttl_hours,
+        tags,
+        lambda,
+        api,
+        auth,
+        alarms,
+        log_retention_days,
+        storage,
+        repository_keep_images,
+        names,
+    })
+}
+
+/// Names an emulator env may have.
+pub(crate) fn is_emulator_name(env: &str) -> bool {
+    env == "local" || env.starts_with("local-")
+}
+
+fn is_project(s: &str) -> bool {
+    (1..=16).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+}
+
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    (3..=4).contains(&parts.len())
+        && parts[0].len() == 2
+        && parts.iter().all(|p| !p.is_empty())
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
+}
+
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.chars().all(|c| c.is_ascii_digit())
+}
+
+fn is_email(s: &str) -> bool {
+    let mut parts = s.split('@');
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn tag_problem(key: &str, value: &str) -> Option<String> {
+    if key.is_empty() || key.len() > 128 {
+        return Some(format!("tag key `{key}` must be 1-128 characters"));
+    }
+    if value.len() > 256 {
+        return Some(format!(
+            "tag `{key}` has a value longer than 256 characters"
+        ));
+    }
+    let lower = key.to_ascii_lowercase();
+    if lower.starts_with("aws:") || lower.starts_with("irisctl:") {
+        return Some(format!(
+            "tag key `{key}`: the `aws:` and `irisctl:` prefixes are reserved"
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions() {
+        for ok in ["us-east-1", "eu-west-2", "ap-southeast-5", "us-gov-west-1"] {
+            assert!(is_region(ok), "{ok}");
+        }
+        for bad in ["", "us-east", "US-EAST-1", "useast1", "us-east-x"] {
+            assert!(!is_region(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails() {
+        assert!(is_email("ops@example.com"));
+        for bad in ["ops", "ops@", "@example.com", "a@b", "a b@c.d", "a@b@c.d"] {
+            assert!(!is_email(bad), "{bad}");
+        }
+    }
+}

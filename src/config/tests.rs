@@ -1,0 +1,257 @@
+//! Every bad env file gets one clear error naming file:line:column; every good one
+//! resolves with each value's source.
+
+use std::path::Path;
+
+use super::*;
+
+fn write_env(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(format!("{name}.yaml")), text).expect("write env file");
+}
+
+fn load_err(text: &str) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_env(dir.path(), "qa", text);
+    let err = Config::load(dir.path(), "qa").expect_err("config must be refused");
+    err.to_string()
+}
+
+fn repo_envs() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("environments")
+}
+
+#[test]
+fn unknown_key_names_file_line_column_and_suggests() {
+    let err = load_err("region: us-east-1\nlambda:\n  memroy_mb: 512\n");
+    assert!(err.contains("qa.yaml:3:3"), "{err}");
+    assert!(err.contains("unknown key `memroy_mb`"), "{err}");
+    assert!(err.contains("did you mean `memory_mb`?"), "{err}");
+}
+
+#[test]
+fn unknown_top_level_key_suggests() {
+    let err = load_err("regoin: us-east-1\n");
+    assert!(err.contains("qa.yaml:1:1"), "{err}");
+    assert!(err.contains("did you mean `region`?"), "{err}");
+}
+
+#[test]
+fn wrong_type_names_the_position() {
+    let err = load_err("lambda:\n  memory_mb: lots\n");
+    assert!(err.contains("qa.yaml:2:14"), "{err}");
+}
+
+#[test]
+fn wrong_type_bool() {
+    let err = load_err("protected: maybe\n");
+    assert!(err.contains("qa.yaml:1:12"), "{err}");
+}
+
+#[test]
+fn out_of_range_names_key_value_and_range() {
+    let err = load_err("lambda:\n  timeout_s: 60\n");
+    assert!(err.contains("qa.yaml:2:14"), "{err}");
+    assert!(
+        err.contains("`lambda.timeout_s` is 60, out of range: allowed 1..=29"),
+        "{err}"
+    );
+}
+
+#[test]
+fn negative_number_is_refused() {
+    let err = load_err("api:\n  throttle_rate: -5\n");
+    assert!(err.contains("qa.yaml:2:"), "{err}");
+}
+
+#[test]
+fn log_retention_must_be_a_cloudwatch_value() {
+    let err = load_err("logs:\n  retention_days: 10\n");
+    assert!(err.contains("qa.yaml:2:19"), "{err}");
+    assert!(err.contains("CloudWatch accepts only"), "{err}");
+}
+
+#[test]
+fn auth_none_outside_an_emulator_env_is_refused() {
+    let err = load_err("auth:\n  mode: none\n");
+    assert!(err.contains("qa.yaml:2:9"), "{err}");
+    assert!(
+        err.contains("only allowed in an env marked `emulator: true`"),
+        "{err}"
+    );
+    let err = load_err("emulator: false\nauth:\n  mode: none\n");
+    assert!(err.contains("qa.yaml:3:9"), "{err}");
+}
+
+#[test]
+fn other_ways_to_switch_auth_off_are_unknown_keys() {
+    let err = load_err("auth:\n  enabled: false\n");
+    assert!(err.contains("unknown key `enabled`"), "{err}");
+    let err = load_err("auth:\n  mode: off\n");
+    assert!(err.contains("allowed: cognito, none"), "{err}");
+    let err = load_err("auth: none\n");
+    assert!(err.contains("qa.yaml:1:"), "{err}");
+}
+
+#[test]
+fn auth_none_in_an_emulator_env_is_accepted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_env(
+        dir.path(),
+        "local-emu",
+        "emulator: true\nauth:\n  mode: none\n",
+    );
+    let config = Config::load(dir.path(), "local-emu").expect("emulator env with auth none");
+    assert_eq!(config.auth.mode.value, AuthMode::None);
+}
+
+#[test]
+fn only_local_envs_may_be_emulator_envs() {
+    // A real env cannot switch auth off by adding `emulator: true` as well.
+    let err = load_err("emulator: true\nauth:\n  mode: none\n");
+    assert!(err.contains("qa.yaml:1:11"), "{err}");
+    assert!(err.contains("named `local` or `local-<name>`"), "{err}");
+}
+
+#[test]
+fn emulator_env_cannot_be_protected_or_ephemeral() {
+    let err = load_err("protected: true\nemulator: true\n");
+    assert!(err.contains("qa.yaml:2:11"), "{err}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_env(dir.path(), EPHEMERAL_BASE, "emulator: true\n");
+    let err = Config::load(dir.path(), "pr-7")
+        .expect_err("ephemeral emulator")
+        .to_string();
+    assert!(err.contains("ephemeral.yaml:1:11"), "{err}");
+}
+
+#[test]
+fn account_id_must_be_twelve_quoted_digits() {
+    let err = load_err("account_id: \"1234\"\n");
+    assert!(err.contains("12 digits"), "{err}");
+    let err = load_err("account_id: 12345678901x\n");
+    assert!(err.contains("qa.yaml:1:13"), "{err}");
+    // The scalar's text is kept as written, so an unquoted leading zero is not lost.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_env(dir.path(), "qa", "account_id: 012345678901\n");
+    let c = Config::load(dir.path(), "qa").expect("unquoted account id");
+    assert_eq!(c.account_id.value.as_deref(), Some("012345678901"));
+}
+
+#[test]
+fn access_logging_off_needs_a_reason() {
+    let err = load_err("storage:\n  access_logging: false\n");
+    assert!(
+        err.contains("needs `storage.access_logging_exemption"),
+        "{err}"
+    );
+}
+
+#[test]
+fn ttl_only_in_ephemeral_envs() {
+    let err = load_err("ttl_hours: 5\n");
+    assert!(err.contains("only applies to ephemeral envs"), "{err}");
+}
+
+#[test]
+fn p99_alarm_above_timeout_is_refused() {
+    let err = load_err("lambda:\n  timeout_s: 5\nalarms:\n  lambda_p99_duration_ms: 6000\n");
+    assert!(err.contains("qa.yaml:4:27"), "{err}");
+}
+
+#[test]
+fn bad_email_and_reserved_tag() {
+    let err = load_err("alarms:\n  emails: [not-an-email]\n");
+    assert!(err.contains("not an email address"), "{err}");
+    let err = load_err("tags:\n  team: ml\n  aws:owner: me\n");
+    assert!(err.contains("qa.yaml:3:14"), "{err}");
+    assert!(err.contains("reserved"), "{err}");
+}
+
+#[test]
+fn broken_yaml_names_the_position() {
+    let err = load_err("lambda:\n  memory_mb: [1, 2\n");
+    assert!(err.contains("qa.yaml:"), "{err}");
+}
+
+#[test]
+fn missing_env_file_lists_known_envs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_env(dir.path(), "dev", "");
+    let err = Config::load(dir.path(), "qa")
+        .expect_err("missing")
+        .to_string();
+    assert!(err.contains("qa.yaml does not exist"), "{err}");
+    assert!(err.contains("known envs: dev"), "{err}");
+}
+
+#[test]
+fn invalid_env_names_are_refused_before_any_file_is_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in ["Prod", "../dev", "pr-abc", "ephemeral", "a_b"] {
+        let err = Config::load(dir.path(), name).expect_err(name).to_string();
+        assert!(err.contains("invalid env name"), "{name}: {err}");
+    }
+}
+
+#[test]
+fn values_know_their_source() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_env(
+        dir.path(),
+        "qa",
+        "region: eu-west-1\nlambda:\n  memory_mb: 1024\n",
+    );
+    let c = Config::load(dir.path(), "qa").expect("valid");
+    let file = dir.path().join("qa.yaml");
+    assert_eq!(c.lambda.memory_mb.value, 1024);
+    assert_eq!(
+        c.lambda.memory_mb.source,
+        Source::File {
+            path: file.clone(),
+            line: 3,
+            column: 14
+        }
+    );
+    assert_eq!(c.lambda.timeout_s.source, Source::Default);
+    assert!(matches!(
+        c.alarms.lambda_p99_duration_ms.source,
+        Source::Derived(_)
+    ));
+    assert_eq!(c.alarms.lambda_p99_duration_ms.value, 8000);
+    let entries = c.entries();
+    let region = entries
+        .iter()
+        .find(|e| e.key == "region")
+        .expect("region row");
+    assert_eq!(region.value, "eu-west-1");
+    assert_eq!(region.source.to_string(), format!("{}:1:9", file.display()));
+}
+
+#[test]
+fn ephemeral_envs_use_the_base_file_and_get_a_ttl() {
+    let c = Config::load(&repo_envs(), "pr-123").expect("pr-123");
+    assert!(c.is_ephemeral());
+    assert!(c.file.ends_with("ephemeral.yaml"));
+    assert_eq!(c.ttl_hours.value, Some(72));
+    assert!(!c.protected.value);
+    assert_eq!(c.auth.mode.value, AuthMode::Cognito);
+    assert_eq!(c.names.storage_stack, "iris-pr-123-storage");
+}
+
+#[test]
+fn every_repo_env_loads() {
+    for env in named_envs(&repo_envs()) {
+        let c = Config::load(&repo_envs(), &env).unwrap_or_else(|e| panic!("{env}: {e}"));
+        assert_eq!(
+            c.auth.mode.value == AuthMode::None,
+            c.emulator.value,
+            "{env}"
+        );
+    }
+    assert_eq!(
+        named_envs(&repo_envs()),
+        ["dev", "local", "prod", "staging"]
+    );
+    let prod = Config::load(&repo_envs(), "prod").expect("prod");
+    assert!(prod.protected.value);
+}

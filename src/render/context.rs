@@ -1,0 +1,280 @@
+//! Config → the values a template sees. Owns everything computed for the templates
+//! (scope, methods, alarms, gateway responses, dashboard and lifecycle JSON); must not
+//! format YAML (the templates do).
+
+use serde_json::{Value, json};
+
+use crate::config::{AuthMode, Config};
+use crate::naming::short_hash;
+
+/// The OAuth scope every API method requires.
+pub fn predict_scope(config: &Config) -> String {
+    format!("{}/predict", config.names.resource_server)
+}
+
+pub(crate) fn build(config: &Config) -> Value {
+    let c = config;
+    let auth_cognito = c.auth.mode.value == AuthMode::Cognito;
+    let stage = c.api.stage_name.value.as_str();
+    let api_name = c.names.rest_api.as_str();
+    let emails: Vec<Value> = c
+        .alarms
+        .emails
+        .value
+        .iter()
+        .map(|address| {
+            json!({
+                "id": format!("AlarmEmail{}", short_hash(address, 8)),
+                "address": address,
+            })
+        })
+        .collect();
+    let function_dim = json!([{"name": "FunctionName", "value": "!Ref Function"}]);
+    let api_dims = json!([
+        {"name": "ApiName", "value": api_name},
+        {"name": "Stage", "value": "!Ref Stage"},
+    ]);
+    let al = &c.alarms;
+    let alarm = |id: &str,
+                 description: &str,
+                 namespace: &str,
+                 metric: &str,
+                 statistic: &str,
+                 threshold: u32,
+                 dimensions: &Value| {
+        json!({
+            "id": id,
+            "description": format!("irisctl {}: {description}", c.env),
+            "namespace": namespace,
+            "metric": metric,
+            "statistic": statistic,
+            "extended": statistic.starts_with('p'),
+            "threshold": threshold,
+            "dimensions": dimensions,
+        })
+    };
+    let alarms = vec![
+        alarm(
+            "LambdaErrorsAlarm",
+            "the inference function returned errors",
+            "AWS/Lambda",
+            "Errors",
+            "Sum",
+            al.lambda_errors.value,
+            &function_dim,
+        ),
+        alarm(
+            "LambdaThrottlesAlarm",
+            "the inference function was throttled",
+            "AWS/Lambda",
+            "Throttles",
+            "Sum",
+            al.lambda_throttles.value,
+            &function_dim,
+        ),
+        alarm(
+            "LambdaDurationP99Alarm",
+            "p99 duration of the inference function is high (ms)",
+            "AWS/Lambda",
+            "Duration",
+            "p99",
+            al.lambda_p99_duration_ms.value,
+            &function_dim,
+        ),
+        alarm(
+            "Api5xxAlarm",
+            "the API returned 5XX errors",
+            "AWS/ApiGateway",
+            "5XXError",
+            "Sum",
+            al.api_5xx.value,
+            &api_dims,
+        ),
+        alarm(
+            "ApiLatencyP99Alarm",
+            "p99 API latency is high (ms)",
+            "AWS/ApiGateway",
+            "Latency",
+            "p99",
+            al.api_p99_latency_ms.value,
+            &api_dims,
+        ),
+        alarm(
+            "DeadLetterQueueAlarm",
+            "failed asynchronous invocations reached the dead-letter queue",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "Maximum",
+            al.dlq_messages.value,
+            &json!([{"name": "QueueName", "value": "!GetAtt DeadLetterQueue.QueueName"}]),
+        ),
+    ];
+    let methods = json!([
+        {"id": "PredictMethod", "resource": "PredictResource", "verb": "POST", "path": "predict", "validate_body": true},
+        {"id": "ModelMethod", "resource": "ModelResource", "verb": "GET", "path": "model", "validate_body": false},
+    ]);
+    let error_template = r#"{"error":{"code":"$context.error.responseType","message":$context.error.messageString},"requestId":"$context.requestId"}"#;
+    let gateway_responses = json!([
+        {"id": "Default4xxResponse", "type": "DEFAULT_4XX", "template": error_template},
+        {"id": "Default5xxResponse", "type": "DEFAULT_5XX", "template": error_template},
+        {"id": "ThrottledResponse", "type": "THROTTLED", "template": error_template},
+    ]);
+    json!({
+        "env": c.env,
+        "project": c.project.value,
+        "retain": c.protected.value,
+        "emulator": c.emulator.value,
+        "auth_cognito": auth_cognito,
+        "predict_scope": predict_scope(c),
+        "names": {
+            "base": c.names.base,
+            "model_bucket_sub": c.names.model_bucket_sub,
+            "log_bucket_sub": c.names.log_bucket_sub,
+            "function": c.names.function,
+            "function_log_group": c.names.function_log_group,
+            "access_log_group": c.names.access_log_group,
+            "dead_letter_queue": c.names.dead_letter_queue,
+            "alarm_topic": c.names.alarm_topic,
+            "repository": c.names.repository,
+            "user_pool": c.names.user_pool,
+            "pool_domain_sub": c.names.pool_domain_sub,
+            "resource_server": c.names.resource_server,
+            "rest_api": c.names.rest_api,
+            "dashboard": c.names.dashboard,
+        },
+        "lambda": {
+            "memory_mb": c.lambda.memory_mb.value,
+            "timeout_s": c.lambda.timeout_s.value,
+            "reserved_concurrency": c.lambda.reserved_concurrency.value,
+            "architecture": c.lambda.architecture.value,
+            "max_batch": c.lambda.max_batch.value,
+        },
+        "api": {
+            "throttle_rate": c.api.throttle_rate.value,
+            "throttle_burst": c.api.throttle_burst.value,
+            "quota_limit": c.api.quota_limit.value,
+            "quota_period": c.api.quota_period.value,
+            "stage_name": stage,
+            "manage_account_log_role": c.api.manage_account_log_role.value,
+        },
+        "auth": {"access_token_minutes": c.auth.access_token_minutes.value},
+        "storage": {
+            "noncurrent_version_days": c.storage.noncurrent_version_days.value,
+            "keep_noncurrent_versions": c.storage.keep_noncurrent_versions.value,
+            "abort_multipart_days": c.storage.abort_multipart_days.value,
+            "access_logging": c.storage.access_logging.value,
+            "access_logging_exemption": c.storage.access_logging_exemption.value,
+            "access_log_days": c.storage.access_log_days.value,
+        },
+        "log_retention_days": c.log_retention_days.value,
+        "repository_lifecycle": repository_lifecycle(c.repository_keep_images.value),
+        "predict_schema": canonical(predict_schema(c.lambda.max_batch.value)),
+        "access_log_format": access_log_format(),
+        "methods": methods,
+        "gateway_responses": gateway_responses,
+        "emails": emails,
+        "alarms": alarms,
+        "alarm_period": al.period_s.value,
+        "alarm_evaluation_periods": al.evaluation_periods.value,
+        "dashboard_body": dashboard_body(api_name, stage),
+    })
+}
+
+fn repository_lifecycle(keep: u32) -> String {
+    canonical(json!({
+        "rules": [{
+            "rulePriority": 1,
+            "description": format!("keep the newest {keep} images"),
+            "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
+            "action": {"type": "expire"},
+        }]
+    }))
+}
+
+/// The body API Gateway checks before invoking the function: one flower or a batch under
+/// `instances`. The function still checks every value (ranges, NaN) and names the field.
+fn predict_schema(max_batch: u32) -> Value {
+    let features = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
+    let mut props = serde_json::Map::new();
+    for f in features {
+        props.insert(f.to_string(), json!({"type": "number"}));
+    }
+    props.insert(
+        "instances".into(),
+        json!({"type": "array", "minItems": 1, "maxItems": max_batch, "items": {"type": "object"}}),
+    );
+    json!({
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": "PredictRequest",
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": 4,
+        "properties": props,
+    })
+}
+
+fn access_log_format() -> String {
+    canonical(json!({
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "latencyMs": "$context.responseLatency",
+        "integrationLatencyMs": "$context.integrationLatency",
+        "errorType": "$context.error.responseType",
+        "clientId": "$context.authorizer.claims.client_id",
+    }))
+}
+
+/// The dashboard JSON as a `!Sub` pattern (`${Function}` etc. filled in by CloudFormation).
+fn dashboard_body(api_name: &str, stage: &str) -> String {
+    let lambda = |metric: &str, stat: &str| json!(["AWS/Lambda", metric, "FunctionName", "${Function}", {"stat": stat}]);
+    let api = |metric: &str, stat: &str| json!(["AWS/ApiGateway", metric, "ApiName", api_name, "Stage", stage, {"stat": stat}]);
+    let widget = |x: u32, y: u32, title: &str, metrics: Vec<Value>| {
+        json!({
+            "type": "metric", "x": x, "y": y, "width": 12, "height": 6,
+            "properties": {"title": title, "region": "${AWS::Region}", "view": "timeSeries", "period": 60, "metrics": metrics},
+        })
+    };
+    canonical(json!({
+        "widgets": [
+            widget(0, 0, "Lambda errors and throttles", vec![lambda("Errors", "Sum"), lambda("Throttles", "Sum"), lambda("Invocations", "Sum")]),
+            widget(12, 0, "Lambda duration p99 (ms)", vec![lambda("Duration", "p99")]),
+            widget(0, 6, "API requests and 5XX", vec![api("Count", "Sum"), api("5XXError", "Sum"), api("4XXError", "Sum")]),
+            widget(12, 6, "API latency p99 (ms)", vec![api("Latency", "p99")]),
+            widget(0, 12, "Dead-letter queue messages", vec![json!(["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${DeadLetterQueue.QueueName}", {"stat": "Maximum"}])]),
+        ]
+    }))
+}
+
+/// Compact JSON with every object's keys sorted, whatever serde_json's `preserve_order`
+/// feature (which another crate in the build may switch on): rendered bytes must not
+/// depend on feature unification.
+pub(crate) fn canonical(value: Value) -> String {
+    fn sort(value: Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                Value::Object(entries.into_iter().map(|(k, v)| (k, sort(v))).collect())
+            }
+            Value::Array(items) => Value::Array(items.into_iter().map(sort).collect()),
+            other => other,
+        }
+    }
+    sort(value).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level() {
+        let v = json!({"b": 1, "a": {"d": [{"z": 0, "y": 1}], "c": 2}});
+        assert_eq!(canonical(v), r#"{"a":{"c":2,"d":[{"y":1,"z":0}]},"b":1}"#);
+    }
+}
