@@ -226,6 +226,22 @@ async fn s3_conditional_put_if_none_match_refuses_the_second_writer() {
     cleanup.run(&aws).await.expect("cleanup");
 }
 
+#[tokio::test]
+#[ignore = "needs the emulators; scripts/test runs it"]
+async fn sts_caller_identity_names_the_emulator_account() {
+    let aws = emulators().await;
+    let who = irisctl::aws::sts(&aws.config)
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("caller identity");
+    let account = who.account().expect("an account id");
+    assert!(
+        account.len() == 12 && account.chars().all(|c| c.is_ascii_digit()),
+        "{account} is not a 12-digit account id"
+    );
+}
+
 const TRIVIAL_TEMPLATE: &str = r#"{
   "AWSTemplateFormatVersion": "2010-09-09",
   "Parameters": { "Greeting": { "Type": "String" } },
