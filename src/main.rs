@@ -17,12 +17,18 @@ struct Cli {
 enum Command {
     /// Print the version and build information.
     Version,
+    /// Build the Lambda bootstrap and write a reproducible lambda.zip + sha256.
+    Package(cmd::package::Args),
+    /// Run the function locally (Lambda Runtime API + API Gateway front on 127.0.0.1).
+    Local(cmd::local::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Version => cmd::version::run(),
+        Command::Package(args) => cmd::package::run(args),
+        Command::Local(args) => cmd::local::run(args),
     };
     irisctl::exit::report(outcome)
 }
