@@ -76,6 +76,8 @@ r, p = (json.load(open(f)) for f in sys.argv[1:3])
 rust_zip, rust_unzipped, py = (int(x) for x in sys.argv[3:6])
 rows = [
     ("cold start, median (ms)", r["cold_ms_median"], p["cold_ms_median"]),
+    ("warm p50, handler (ms)", r["warm_handler_p50_ms"], p["warm_handler_p50_ms"]),
+    ("warm p99, handler (ms)", r["warm_handler_p99_ms"], p["warm_handler_p99_ms"]),
     ("warm p50, function (ms)", r["warm_function_p50_ms"], p["warm_function_p50_ms"]),
     ("warm p99, function (ms)", r["warm_function_p99_ms"], p["warm_function_p99_ms"]),
     ("warm p50, via HTTP front (ms)", r["warm_client_p50_ms"], p["warm_client_p50_ms"]),

@@ -4,6 +4,7 @@ import time with boto3), run under AWS's runtime interface client (awslambdaric)
 import io
 import json
 import os
+import time
 
 import boto3
 import joblib
@@ -18,6 +19,15 @@ CLASSES = [str(c) for c in MODEL.classes_]
 
 
 def handler(event, context):
+    started = time.perf_counter()
+    response = _handle(event)
+    # Same shape as the Rust function's request log line, so the bench reads both alike.
+    print(json.dumps({"event": "request", "status": response["statusCode"],
+                      "latency_ms": (time.perf_counter() - started) * 1e3}), flush=True)
+    return response
+
+
+def _handle(event):
     try:
         body = json.loads(event.get("body") or "")
         row = np.array([[float(body[f]) for f in FEATURES]])
