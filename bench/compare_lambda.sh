@@ -5,6 +5,7 @@
 # same emulator S3. Prints cold start, warm p50/p99, package size, and the ratios.
 #
 # usage: bench/compare_lambda.sh [WARM_REQUESTS=1000] [COLD_RUNS=5]
+#        LAMBDA_ZIP=path/lambda.zip bench/compare_lambda.sh   # measure a prebuilt package
 # needs: an S3 emulator at AWS_ENDPOINT_URL (scripts/emulator); without it the script
 #        starts moto from .venv-moto (python3 -m venv .venv-moto && .venv-moto/bin/pip
 #        install 'moto[server]==5.2.5').
@@ -37,7 +38,11 @@ fi
 echo "== build (irisctl, iris-model, release bootstrap)"
 cargo build -q -p irisctl -p iris-model --bins
 IRISCTL=target/debug/irisctl
-"$IRISCTL" package --out "$OUT/rust" | tee "$OUT/package.txt"
+if [[ -n "${LAMBDA_ZIP:-}" ]]; then
+    mkdir -p "$OUT/rust" && cp "$LAMBDA_ZIP" "$OUT/rust/lambda.zip"
+else
+    "$IRISCTL" package --out "$OUT/rust" | tee "$OUT/package.txt"
+fi
 target/debug/iris-model train --out "$OUT/artifact" > /dev/null
 
 echo "== Python model (same CSV, 100 trees, seed 42) → S3"
