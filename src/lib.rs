@@ -5,6 +5,8 @@ pub mod aws;
 pub mod cmd;
 pub mod config;
 pub mod exit;
+pub mod local;
 pub mod naming;
+pub mod package;
 pub mod render;
 pub mod validate;

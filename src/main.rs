@@ -23,6 +23,10 @@ enum Command {
     Validate(cmd::validate::Args),
     /// Inspect an env's resolved configuration.
     Config(cmd::config::Args),
+    /// Build the Lambda bootstrap and write a reproducible lambda.zip + sha256.
+    Package(cmd::package::Args),
+    /// Run the function locally (Lambda Runtime API + API Gateway front on 127.0.0.1).
+    Local(cmd::local::Args),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +36,8 @@ fn main() -> ExitCode {
         Command::Render(args) => cmd::render::run(args),
         Command::Validate(args) => cmd::validate::run(args),
         Command::Config(args) => cmd::config::run(args),
+        Command::Package(args) => cmd::package::run(args),
+        Command::Local(args) => cmd::local::run(args),
     };
     irisctl::exit::report(outcome)
 }

@@ -1,0 +1,140 @@
+//! The real `bootstrap` under irisctl's local runtime, with an S3 endpoint that refuses
+//! connections: every bad request is still answered with the right 4xx (routing and
+//! validation need no model), and a valid request gets a generic 500, never a prediction.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{GOOD, fake_aws_env, http, start};
+
+const SHA: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+fn env() -> Vec<(String, String)> {
+    let mut env = fake_aws_env("http://127.0.0.1:9");
+    for (k, v) in [
+        ("MODEL_BUCKET", "missing-bucket"),
+        ("MODEL_KEY", "models/x/model.bin"),
+        ("MODEL_VERSION_ID", ""),
+        ("MODEL_SHA256", SHA),
+        ("MANIFEST_KEY", "models/x/manifest.json"),
+        ("MANIFEST_VERSION_ID", ""),
+        ("MAX_BATCH", "3"),
+        // The SDK's retries only slow this test down; one attempt shows the behaviour.
+        ("AWS_MAX_ATTEMPTS", "1"),
+    ] {
+        env.push((k.to_owned(), v.to_owned()));
+    }
+    env
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bootstrap_answers_every_bad_request_and_fails_closed_without_model() {
+    let addr = start(
+        env!("CARGO_BIN_EXE_bootstrap"),
+        &[],
+        env(),
+        Duration::from_secs(20),
+    )
+    .await;
+
+    let r = http(addr, "GET", "/nope", "").await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "not_found");
+
+    let r = http(addr, "GET", "/predict", "").await;
+    assert_eq!(r.status, 405, "{}", r.body);
+    assert_eq!(r.headers.get("allow").map(String::as_str), Some("POST"));
+    let r = http(addr, "DELETE", "/model", "").await;
+    assert_eq!(
+        (r.status, r.headers.get("allow").map(String::as_str)),
+        (405, Some("GET"))
+    );
+
+    let cases = [
+        ("{", 400, "malformed_json", None),
+        ("[1,2]", 400, "invalid_body", None),
+        (
+            r#"{"sepal_length":5.1}"#,
+            400,
+            "missing_field",
+            Some("sepal_width"),
+        ),
+        (
+            r#"{"sepal_length":"NaN","sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}"#,
+            400,
+            "wrong_type",
+            Some("sepal_length"),
+        ),
+        (
+            r#"{"sepal_length":1e999,"sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}"#,
+            400,
+            "invalid_value",
+            Some("sepal_length"),
+        ),
+        (
+            r#"{"sepal_length":5.1,"sepal_width":-1,"petal_length":1.4,"petal_width":0.2}"#,
+            400,
+            "invalid_value",
+            Some("sepal_width"),
+        ),
+        (
+            r#"{"sepal_length":5.1,"sepal_width":3.5,"petal_length":0,"petal_width":0.2}"#,
+            400,
+            "invalid_value",
+            Some("petal_length"),
+        ),
+        (
+            r#"{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":1000}"#,
+            400,
+            "invalid_value",
+            Some("petal_width"),
+        ),
+        (
+            r#"{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":0.2,"x":1}"#,
+            400,
+            "unknown_field",
+            Some("x"),
+        ),
+        (r#"{"instances":[]}"#, 400, "empty_batch", Some("instances")),
+    ];
+    for (body, status, code, field) in cases {
+        let r = http(addr, "POST", "/predict", body).await;
+        assert_eq!(r.status, status, "{body} -> {}", r.body);
+        let json = r.json();
+        assert_eq!(json["error"]["code"], code, "{body}");
+        assert_eq!(json["error"]["field"].as_str(), field, "{body}");
+        assert_eq!(
+            r.headers.get("content-type").map(String::as_str),
+            Some("application/json")
+        );
+    }
+    let four = format!(r#"{{"instances":[{GOOD},{GOOD},{GOOD},{GOOD}]}}"#);
+    let r = http(addr, "POST", "/predict", &four).await;
+    assert_eq!(
+        (r.status, r.json()["error"]["code"].as_str()),
+        (413, Some("batch_too_large"))
+    );
+
+    // A valid request needs the model, which cannot be fetched: a generic 500.
+    for _ in 0..2 {
+        let r = http(addr, "POST", "/predict", GOOD).await;
+        assert_eq!(r.status, 500, "{}", r.body);
+        let json = r.json();
+        assert_eq!(json["error"]["code"], "internal_error");
+        assert!(json.get("species").is_none());
+        let lower = r.body.to_lowercase();
+        for leak in [
+            "s3",
+            "bucket",
+            "models/x",
+            "127.0.0.1",
+            "dispatch",
+            "connect",
+        ] {
+            assert!(!lower.contains(leak), "500 body leaks {leak:?}: {}", r.body);
+        }
+    }
+    let r = http(addr, "GET", "/model", "").await;
+    assert_eq!(r.status, 500, "{}", r.body);
+}
