@@ -112,7 +112,7 @@ pub async fn acquire(
     env: &str,
     record: LockRecord,
     lock_timeout: Duration,
-    say: &dyn Fn(&str),
+    say: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<HeldLock> {
     let key = lock_key(env);
     let body = serde_json::to_vec_pretty(&record)?;

@@ -156,7 +156,7 @@ pub async fn wait_change_set(
     stack: &str,
     change_set: &str,
     timeout: Duration,
-    note: &dyn Fn(&str),
+    note: &(dyn Fn(&str) + Sync),
 ) -> Result<ChangeSet, WaitError> {
     let started = Instant::now();
     let mut delays = poll_delays();
