@@ -8,34 +8,24 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use irisctl::aws::s3::Bucket;
 use irisctl::reconcile::lock::{self, LockRecord};
 use serde_json::Value;
 
-/// Refuse to run unless every AWS call stays on this machine (and say what to run).
-fn require_loopback_emulators() {
-    let url = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
-    let host = url
-        .split_once("://")
-        .map_or(url.as_str(), |(_, r)| r)
-        .split(['/', ':'])
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    assert!(
-        host == "localhost" || host.starts_with("127."),
-        "AWS_ENDPOINT_URL is `{url}`, not a loopback emulator; start them with \
-         `scripts/emulator start && eval \"$(scripts/emulator env)\"` or run `scripts/test`"
-    );
-}
+mod support;
 
 fn unique_env() -> String {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    format!("local-rc{:x}{:x}", std::process::id(), nanos % 0xffff_ffff)
+    format!(
+        "local-rc{:x}{:x}{count}",
+        std::process::id(),
+        nanos % 0xffff_ffff
+    )
 }
 
 /// A temporary envs dir holding a copy of the repo's env files plus `env` (from local.yaml).
@@ -102,79 +92,21 @@ fn json(out: &Output) -> Value {
 }
 
 /// Delete the env's stacks in reverse order, emptying its buckets first.
-async fn cleanup(env: &str) {
-    let sdk = irisctl::aws::sdk_config().await;
-    let cfn = irisctl::aws::cloudformation(&sdk);
-    let s3 = irisctl::aws::s3(&sdk);
+async fn cleanup(aws: &support::Aws, env: &str) {
     for kind in ["service", "auth", "storage"] {
         let name = format!("iris-{env}-{kind}");
-        let Ok(out) = cfn.describe_stacks().stack_name(&name).send().await else {
-            continue;
-        };
-        for stack in out.stacks() {
-            for o in stack.outputs() {
+        if let Ok(out) = aws.cfn.describe_stacks().stack_name(&name).send().await {
+            for o in out.stacks().iter().flat_map(|s| s.outputs()) {
                 if matches!(o.output_key(), Some("ModelBucketName" | "LogBucketName"))
                     && let Some(bucket) = o.output_value()
+                    && let Err(err) = support::empty_and_delete_bucket(&aws.s3, bucket).await
                 {
-                    empty_bucket(&s3, bucket).await;
+                    eprintln!("cleanup: {err}");
                 }
             }
         }
-        let _ = cfn.delete_stack().stack_name(&name).send().await;
-        for _ in 0..300 {
-            match cfn.describe_stacks().stack_name(&name).send().await {
-                Ok(out)
-                    if out.stacks().iter().any(|s| {
-                        s.stack_status()
-                            .is_some_and(|st| st.as_str() != "DELETE_COMPLETE")
-                    }) =>
-                {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                _ => break,
-            }
-        }
-    }
-}
-
-async fn empty_bucket(s3: &aws_sdk_s3::Client, bucket: &str) {
-    loop {
-        let Ok(listed) = s3.list_object_versions().bucket(bucket).send().await else {
-            return;
-        };
-        let ids: Vec<ObjectIdentifier> = listed
-            .versions()
-            .iter()
-            .filter_map(|v| {
-                ObjectIdentifier::builder()
-                    .key(v.key()?)
-                    .set_version_id(v.version_id().map(str::to_owned))
-                    .build()
-                    .ok()
-            })
-            .chain(listed.delete_markers().iter().filter_map(|m| {
-                ObjectIdentifier::builder()
-                    .key(m.key()?)
-                    .set_version_id(m.version_id().map(str::to_owned))
-                    .build()
-                    .ok()
-            }))
-            .collect();
-        if ids.is_empty() {
-            return;
-        }
-        let Ok(delete) = Delete::builder().set_objects(Some(ids)).build() else {
-            return;
-        };
-        if s3
-            .delete_objects()
-            .bucket(bucket)
-            .delete(delete)
-            .send()
-            .await
-            .is_err()
-        {
-            return;
+        if let Err(err) = support::delete_stack(&aws.cfn, &name).await {
+            eprintln!("cleanup: {err}");
         }
     }
 }
@@ -185,13 +117,13 @@ where
     F: FnOnce(String, PathBuf, PathBuf) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    require_loopback_emulators();
+    let aws = support::emulators().await;
     let env = unique_env();
     let envs = envs_dir(&env);
     let work = tempfile::tempdir().expect("tempdir");
     let future = body(env.clone(), envs.path().to_owned(), work.path().to_owned());
     let outcome = tokio::spawn(future).await;
-    cleanup(&env).await;
+    cleanup(&aws, &env).await;
     if let Err(err) = outcome {
         std::panic::resume_unwind(err.into_panic());
     }

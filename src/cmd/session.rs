@@ -95,11 +95,17 @@ impl Session {
         let stacks = render::render_env(&config)?;
         let sdk = aws::sdk_config().await;
         if config.emulator.value {
-            let off = aws::off_machine(&sdk);
+            let off = aws::endpoint::off_machine(&sdk, &aws::endpoint::Service::ALL);
             if !off.is_empty() {
                 let where_: Vec<String> = off
                     .iter()
-                    .map(|u| u.clone().unwrap_or_else(|| "real AWS".into()))
+                    .map(|(service, url)| {
+                        format!(
+                            "{} -> {}",
+                            service.id(),
+                            url.as_deref().unwrap_or("real AWS (no endpoint override)")
+                        )
+                    })
                     .collect();
                 return Err(Refusal::SafetyGate(format!(
                     "env `{}` is an emulator env (`emulator: true` at {}) but AWS calls would go \
