@@ -19,6 +19,7 @@ use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOut
 use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
 use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
 use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
+use aws_sdk_cloudformation::operation::get_template::GetTemplateOutput;
 use aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput;
 use aws_sdk_cloudformation::primitives::DateTime;
 use aws_sdk_cloudformation::types::{
@@ -396,10 +397,15 @@ async fn a_change_set_that_did_not_contain_changes_is_deleted_and_means_no_chang
         mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
     let execute =
         mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let older = mock!(Client::get_template).then_output(|| {
+        GetTemplateOutput::builder()
+            .template_body("Resources: {}\n")
+            .build()
+    });
     let cfn = mock_client!(
         aws_sdk_cloudformation,
         RuleMode::MatchAny,
-        [&describe, &create, &pending, &delete, &execute]
+        [&describe, &create, &pending, &delete, &execute, &older]
     );
     let (result, _) = reconciler(cfn, false)
         .reconcile_stack(&target(&config), &rendered, &BTreeMap::new())
@@ -610,10 +616,17 @@ async fn replacing_a_stateful_resource_in_a_protected_env_is_refused_unless_allo
                 )],
             )
         });
+        let older = mock!(Client::get_template).then_output(|| {
+            GetTemplateOutput::builder()
+                .template_body("Resources: {}\n")
+                .build()
+        });
         let cfn = mock_client!(
             aws_sdk_cloudformation,
             RuleMode::MatchAny,
-            [&describe, &create, &computed, &delete, &execute, &history]
+            [
+                &describe, &create, &computed, &delete, &execute, &history, &older
+            ]
         );
         let mut r = reconciler(cfn, true);
         r.opts.allow_replace = allow;
@@ -641,4 +654,37 @@ async fn replacing_a_stateful_resource_in_a_protected_env_is_refused_unless_allo
         .expect("allowed");
     assert_eq!(result.result, "updated");
     assert_eq!(execute.num_calls(), 1, "executed once allowed");
+}
+
+#[tokio::test]
+async fn an_identical_template_parameters_and_tags_skip_the_change_set() {
+    let config = config("dev");
+    let rendered = storage(&config);
+    let n = rendered.name.clone();
+    let describe =
+        mock!(Client::describe_stacks).then_output(move || described(&n, "UPDATE_COMPLETE", false));
+    let body = rendered.body.clone();
+    let same = mock!(Client::get_template).then_output(move || {
+        GetTemplateOutput::builder()
+            .template_body(body.clone())
+            .build()
+    });
+    let create = mock!(Client::create_change_set).then_output(|| {
+        CreateChangeSetOutput::builder()
+            .id("cs")
+            .stack_id(ID)
+            .build()
+    });
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe, &same, &create]
+    );
+    let (result, _) = reconciler(cfn, false)
+        .reconcile_stack(&target(&config), &rendered, &BTreeMap::new())
+        .await
+        .expect("no changes");
+    assert_eq!(result.result, "no_changes");
+    assert_eq!(same.num_calls(), 1);
+    assert_eq!(create.num_calls(), 0, "no change set was needed");
 }
