@@ -325,3 +325,84 @@ async fn a_held_lock_stops_a_second_process_and_an_expired_one_is_taken_over() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulators; scripts/test runs it"]
+async fn ctrl_c_during_a_deploy_releases_the_lock() {
+    use std::io::BufRead;
+    with_env(|env, envs, work| async move {
+        let (model, package) = artifacts(&work, b"model for the interrupt test");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_irisctl"))
+            .args([
+                "deploy",
+                "--env",
+                &env,
+                "--envs-dir",
+                &envs.to_string_lossy(),
+                "--model",
+                &model.to_string_lossy(),
+                "--package",
+                &package.to_string_lossy(),
+            ])
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn irisctl");
+        let stderr = child.stderr.take().expect("stderr");
+        let marker = format!("iris-{env}-auth: creating");
+        // The lock is taken right after the storage stack exists; interrupt during auth.
+        // The reader keeps draining stderr afterwards (a closed pipe would kill irisctl).
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut seen = String::new();
+            for line in std::io::BufReader::new(stderr).lines() {
+                let line = line.unwrap_or_default();
+                if line.contains(&marker) {
+                    let _ = tx.send(());
+                }
+                seen.push_str(&line);
+                seen.push('\n');
+            }
+            seen
+        });
+        let reached =
+            tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(120)))
+                .await
+                .expect("waiter");
+        if reached.is_err() {
+            let _ = child.kill();
+            panic!(
+                "deploy never reached the auth stack:\n{}",
+                reader.join().unwrap_or_default()
+            );
+        }
+        let killed = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let status = child.wait().expect("wait");
+        let seen = reader.join().unwrap_or_default();
+        assert_eq!(
+            status.code(),
+            Some(1),
+            "an interrupted deploy is an error:\n{seen}"
+        );
+        assert!(seen.contains("interrupted"), "{seen}");
+
+        let sdk = irisctl::aws::sdk_config().await;
+        let bucket = Bucket::new(
+            irisctl::aws::s3(&sdk),
+            format!("iris-{env}-models-000000000000-us-east-1"),
+        );
+        assert!(
+            bucket
+                .get(&lock::lock_key(&env))
+                .await
+                .expect("get")
+                .is_none(),
+            "the interrupted run left its lock behind"
+        );
+    })
+    .await;
+}
