@@ -1,8 +1,10 @@
 //! `irisctl recover --env ENV [--skip ID]...`: continue the rollback of a stack stuck in
-//! UPDATE_ROLLBACK_FAILED, proposing the resources to skip from its failed events.
+//! UPDATE_ROLLBACK_FAILED, proposing the resources to skip from its failed events. Holds
+//! the env lock while it runs.
 
 use super::session::{self, Session};
 use crate::exit::Status;
+use crate::reconcile::apply::{self, LockSlot};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -25,7 +27,24 @@ async fn recover(args: Args) -> anyhow::Result<Status> {
     let confirm = session::prompt;
     let reconciler = session.reconciler(args.yes, Vec::new(), &confirm, args.common.lock_timeout);
     let target = session.target()?;
-    let recovered = reconciler.recover(&target, &args.skip).await?;
+    let slot = LockSlot::default();
+    let outcome = async {
+        reconciler.lock_existing(&target, &slot).await?;
+        reconciler.recover(&target, &args.skip).await
+    };
+    let outcome = tokio::select! {
+        outcome = outcome => outcome,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!(
+            "interrupted: a rollback already started carries on in CloudFormation"
+        )),
+    };
+    if let Err(err) = apply::release(&slot).await {
+        eprintln!(
+            "warning: could not release the lock of env `{}`: {err:#}",
+            session.config.env
+        );
+    }
+    let recovered = outcome?;
     if recovered.is_empty() {
         println!(
             "no stack of env `{}` is UPDATE_ROLLBACK_FAILED; nothing to recover",

@@ -230,6 +230,28 @@ impl Reconciler<'_> {
         Ok(())
     }
 
+    /// Take the env lock when the env's bucket exists (recover and other commands that
+    /// change existing stacks). Returns whether a lock was taken.
+    pub async fn lock_existing(
+        &self,
+        target: &Target<'_>,
+        slot: &LockSlot,
+    ) -> anyhow::Result<bool> {
+        let storage = target.stack(StackKind::Storage)?;
+        let bucket = self
+            .cfn
+            .describe(&storage.name)
+            .await?
+            .and_then(|s| s.outputs.get("ModelBucketName").cloned());
+        match bucket {
+            Some(bucket) => {
+                self.take_lock(&bucket, target.env(), slot).await?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     async fn take_lock(&self, bucket: &str, env: &str, slot: &LockSlot) -> anyhow::Result<()> {
         let bucket = Bucket::new(self.s3.clone(), bucket);
         let record = LockRecord::for_this_process(
