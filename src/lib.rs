@@ -8,5 +8,6 @@ pub mod exit;
 pub mod local;
 pub mod naming;
 pub mod package;
+pub mod reconcile;
 pub mod render;
 pub mod validate;

@@ -27,6 +27,14 @@ enum Command {
     Package(cmd::package::Args),
     /// Run the function locally (Lambda Runtime API + API Gateway front on 127.0.0.1).
     Local(cmd::local::Args),
+    /// Create or update an env's stacks (storage, auth, service), uploading the artifacts.
+    Deploy(cmd::deploy::Args),
+    /// Show what deploy would change (change sets, deleted afterwards).
+    Plan(cmd::plan::Args),
+    /// Continue the rollback of a stack stuck in UPDATE_ROLLBACK_FAILED.
+    Recover(cmd::recover::Args),
+    /// Remove an env's lock left behind by a run that died.
+    Unlock(cmd::unlock::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +46,10 @@ fn main() -> ExitCode {
         Command::Config(args) => cmd::config::run(args),
         Command::Package(args) => cmd::package::run(args),
         Command::Local(args) => cmd::local::run(args),
+        Command::Deploy(args) => cmd::deploy::run(args),
+        Command::Plan(args) => cmd::plan::run(args),
+        Command::Recover(args) => cmd::recover::run(args),
+        Command::Unlock(args) => cmd::unlock::run(args),
     };
     irisctl::exit::report(outcome)
 }

@@ -2,8 +2,13 @@
 //! `exit::Status`. Commands compose library modules; they hold no pipeline logic.
 
 pub mod config;
+pub mod deploy;
 pub mod local;
 pub mod package;
+pub mod plan;
+pub mod recover;
 pub mod render;
+pub mod session;
+pub mod unlock;
 pub mod validate;
 pub mod version;
