@@ -38,7 +38,22 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap exits 2 on a usage error, but 2 means "changes pending" to CI scripts that run
+    // `plan --detailed-exitcode`: a typo must never read as a pending change.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // --help and --version are "errors" that print to stdout and succeed.
+            let code = if err.use_stderr() {
+                irisctl::exit::ERROR
+            } else {
+                irisctl::exit::SUCCESS
+            };
+            // Printing can only fail on a closed stream; nothing useful is left to say then.
+            let _ = err.print();
+            return ExitCode::from(code);
+        }
+    };
     let outcome = match cli.command {
         Command::Version => cmd::version::run(),
         Command::Render(args) => cmd::render::run(args),

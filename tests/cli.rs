@@ -207,3 +207,19 @@ fn all_envs_reports_every_broken_env_and_fails() {
     assert!(stdout(&o).contains("ok: cc "), "{}", stdout(&o));
     assert!(stdout(&o).contains("ok: pr-123 "), "{}", stdout(&o));
 }
+
+#[test]
+fn usage_errors_exit_1_never_the_changes_pending_code() {
+    // `plan --detailed-exitcode` reserves 2 for "changes pending": a mistyped flag in a CI
+    // script must not look like that.
+    let o = irisctl(&["plan", "--env", "dev", "--detailed-exitcod"], &repo_envs());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--detailed-exitcod"), "{}", stderr(&o));
+
+    let o = irisctl(&["no-such-command"], &repo_envs());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+
+    let o = irisctl(&["--help"], &repo_envs());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("Usage"), "{}", stdout(&o));
+}
