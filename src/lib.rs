@@ -1,6 +1,7 @@
 //! irisctl as a library: the pipeline config → render → plan → apply → destroy, with thin
 //! AWS service wrappers at the edge. The binary (`main.rs`) only parses arguments.
 
+pub mod aws;
 pub mod cmd;
 pub mod config;
 pub mod exit;

@@ -1,0 +1,46 @@
+//! The one way irisctl reaches AWS: SDK configuration read from the environment exactly as
+//! the AWS CLI reads it, and thin client constructors on top of it.
+//!
+//! Owns: credential/region/endpoint loading ([`sdk_config`]), per-service client
+//! construction, and the question "where will calls to service X go?" ([`endpoint`]).
+//! Must not: hold deployment logic, retry policy beyond the SDK's, or any knowledge of
+//! stacks and environments. Tests build their clients through these same functions, so
+//! what they exercise is what a user runs.
+
+pub mod endpoint;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// SDK configuration from the environment: `AWS_PROFILE` and the shared config files
+/// (including SSO profiles and `credential_process`), environment credentials, web
+/// identity, container and instance credentials, `AWS_REGION`, and the endpoint overrides
+/// `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` (how the emulators are reached).
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// An S3 client. With a custom S3 endpoint (an emulator or an S3-compatible store) buckets
+/// are addressed by path: virtual-hosted addressing would need DNS for `<bucket>.<host>`,
+/// which loopback endpoints do not have. Real AWS keeps the SDK's default addressing.
+pub fn s3(conf: &SdkConfig) -> aws_sdk_s3::Client {
+    let custom_endpoint = endpoint::resolved(conf, endpoint::Service::S3).is_some();
+    let s3_conf = aws_sdk_s3::config::Builder::from(conf)
+        .force_path_style(custom_endpoint)
+        .build();
+    aws_sdk_s3::Client::from_conf(s3_conf)
+}
+
+/// A CloudFormation client.
+pub fn cloudformation(conf: &SdkConfig) -> aws_sdk_cloudformation::Client {
+    aws_sdk_cloudformation::Client::new(conf)
+}
+
+/// An ECR client (served by moto on the emulators, through `AWS_ENDPOINT_URL_ECR`).
+pub fn ecr(conf: &SdkConfig) -> aws_sdk_ecr::Client {
+    aws_sdk_ecr::Client::new(conf)
+}
+
+/// An STS client (caller identity: which account a command is about to change).
+pub fn sts(conf: &SdkConfig) -> aws_sdk_sts::Client {
+    aws_sdk_sts::Client::new(conf)
+}
