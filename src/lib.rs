@@ -8,5 +8,6 @@ pub mod destroy;
 pub mod exit;
 pub mod gc;
 pub mod naming;
+pub mod reconcile;
 pub mod render;
 pub mod validate;

@@ -23,6 +23,14 @@ enum Command {
     Validate(cmd::validate::Args),
     /// Inspect an env's resolved configuration.
     Config(cmd::config::Args),
+    /// Create or update an env's stacks (storage, auth, service), uploading the artifacts.
+    Deploy(cmd::deploy::Args),
+    /// Show what deploy would change (change sets, deleted afterwards).
+    Plan(cmd::plan::Args),
+    /// Continue the rollback of a stack stuck in UPDATE_ROLLBACK_FAILED.
+    Recover(cmd::recover::Args),
+    /// Remove an env's lock left behind by a run that died.
+    Unlock(cmd::unlock::Args),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +40,10 @@ fn main() -> ExitCode {
         Command::Render(args) => cmd::render::run(args),
         Command::Validate(args) => cmd::validate::run(args),
         Command::Config(args) => cmd::config::run(args),
+        Command::Deploy(args) => cmd::deploy::run(args),
+        Command::Plan(args) => cmd::plan::run(args),
+        Command::Recover(args) => cmd::recover::run(args),
+        Command::Unlock(args) => cmd::unlock::run(args),
     };
     irisctl::exit::report(outcome)
 }

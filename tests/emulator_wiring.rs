@@ -226,6 +226,79 @@ async fn s3_conditional_put_if_none_match_refuses_the_second_writer() {
     cleanup.run(&aws).await.expect("cleanup");
 }
 
+#[tokio::test]
+#[ignore = "needs the emulators; scripts/test runs it"]
+async fn cleanup_removes_a_versioned_bucket_even_when_the_test_panics() {
+    let aws = emulators().await;
+    let bucket = unique_name("cleanup-on-panic");
+    let inside = bucket.clone();
+    let failing_test = tokio::spawn(async move {
+        let aws = emulators().await;
+        let mut cleanup = Cleanup::new();
+        cleanup.add(Resource::Bucket(inside.clone()));
+        aws.s3
+            .create_bucket()
+            .bucket(&inside)
+            .send()
+            .await
+            .expect("create bucket");
+        aws.s3
+            .put_bucket_versioning()
+            .bucket(&inside)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("enable versioning");
+        for body in [&b"one"[..], b"two"] {
+            aws.s3
+                .put_object()
+                .bucket(&inside)
+                .key("k")
+                .body(ByteStream::from(body.to_vec()))
+                .send()
+                .await
+                .expect("put");
+        }
+        aws.s3
+            .delete_object()
+            .bucket(&inside)
+            .key("k")
+            .send()
+            .await
+            .expect("delete marker");
+        panic!("a test failing halfway");
+    });
+    assert!(failing_test.await.is_err_and(|e| e.is_panic()));
+    let err = aws
+        .s3
+        .head_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect_err("the bucket, its versions and delete marker must be gone");
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(404));
+}
+
+#[tokio::test]
+#[ignore = "needs the emulators; scripts/test runs it"]
+async fn sts_caller_identity_names_the_emulator_account() {
+    let aws = emulators().await;
+    let who = irisctl::aws::sts(&aws.config)
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("caller identity");
+    let account = who.account().expect("an account id");
+    assert!(
+        account.len() == 12 && account.chars().all(|c| c.is_ascii_digit()),
+        "{account} is not a 12-digit account id"
+    );
+}
+
 const TRIVIAL_TEMPLATE: &str = r#"{
   "AWSTemplateFormatVersion": "2010-09-09",
   "Parameters": { "Greeting": { "Type": "String" } },

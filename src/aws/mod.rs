@@ -7,7 +7,10 @@
 //! stacks and environments. Tests build their clients through these same functions, so
 //! what they exercise is what a user runs.
 
+pub mod cloudformation;
 pub mod endpoint;
+pub mod s3;
+pub mod sts;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 

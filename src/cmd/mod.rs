@@ -2,6 +2,11 @@
 //! `exit::Status`. Commands compose library modules; they hold no pipeline logic.
 
 pub mod config;
+pub mod deploy;
+pub mod plan;
+pub mod recover;
 pub mod render;
+pub mod session;
+pub mod unlock;
 pub mod validate;
 pub mod version;

@@ -1,0 +1,227 @@
+//! A thin S3 wrapper over one bucket: checksummed uploads, checksum look-ups and the
+//! conditional writes the env lock is built on. Each method is one API call. Must not
+//! decide what to upload or when to retry (the SDK's retry config handles throttling).
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
+
+/// An S3 error with the operation and object it concerned.
+#[derive(Debug, thiserror::Error)]
+#[error("S3 {operation} s3://{bucket}/{key}: {message}")]
+pub struct S3Error {
+    pub operation: &'static str,
+    pub bucket: String,
+    pub key: String,
+    /// HTTP status, when a response arrived.
+    pub status: Option<u16>,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl S3Error {
+    fn from_sdk<E>(
+        operation: &'static str,
+        bucket: &str,
+        key: &str,
+        err: SdkError<E, HttpResponse>,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let status = err.raw_response().map(|r| r.status().as_u16());
+        let code = err.code().map(str::to_owned);
+        let message = err
+            .message()
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("{}", aws_sdk_s3::error::DisplayErrorContext(&err)));
+        S3Error {
+            operation,
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            status,
+            code,
+            message,
+        }
+    }
+
+    /// A conditional write lost: the object exists (If-None-Match) or changed (If-Match).
+    pub fn is_precondition_failed(&self) -> bool {
+        self.status == Some(412)
+            || self.code.as_deref() == Some("PreconditionFailed")
+            // A concurrent conditional write in flight on the same key.
+            || self.status == Some(409)
+    }
+
+    /// The service does not support a header sent (LocalStack and conditional deletes).
+    pub fn is_not_implemented(&self) -> bool {
+        self.status == Some(501) || self.code.as_deref() == Some("NotImplemented")
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.status == Some(404) || matches!(self.code.as_deref(), Some("NoSuchKey" | "NotFound"))
+    }
+}
+
+/// What HeadObject says about an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Base64 SHA-256 the object was uploaded with (`None` when it was uploaded without).
+    pub sha256_b64: Option<String>,
+    /// Empty in an unversioned bucket.
+    pub version_id: String,
+}
+
+/// A stored object's body and entity tag.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub body: Vec<u8>,
+    pub etag: String,
+}
+
+/// One bucket.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    client: Client,
+    name: String,
+}
+
+impl Bucket {
+    pub fn new(client: Client, name: impl Into<String>) -> Bucket {
+        Bucket {
+            client,
+            name: name.into(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// HeadObject with checksum mode on; `None` when there is no such object.
+    pub async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, S3Error> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.name)
+            .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(ObjectInfo {
+                sha256_b64: out.checksum_sha256().map(str::to_owned),
+                version_id: out.version_id().unwrap_or_default().to_owned(),
+            })),
+            Err(err) => {
+                let err = S3Error::from_sdk("HeadObject", &self.name, key, err);
+                if err.is_not_found() {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// PutObject with a SHA-256 checksum S3 verifies before storing. Returns the version id
+    /// (empty in an unversioned bucket).
+    pub async fn put_checked(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        sha256_b64: &str,
+    ) -> Result<String, S3Error> {
+        let out = self
+            .client
+            .put_object()
+            .bucket(&self.name)
+            .key(key)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .checksum_sha256(sha256_b64)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| S3Error::from_sdk("PutObject", &self.name, key, e))?;
+        Ok(out.version_id().unwrap_or_default().to_owned())
+    }
+
+    /// PutObject with `If-None-Match: *`: fails with a precondition error when the key
+    /// exists. Returns the new object's entity tag.
+    pub async fn put_if_absent(&self, key: &str, body: Vec<u8>) -> Result<String, S3Error> {
+        let out = self
+            .client
+            .put_object()
+            .bucket(&self.name)
+            .key(key)
+            .if_none_match("*")
+            .content_type("application/json")
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| S3Error::from_sdk("PutObject", &self.name, key, e))?;
+        Ok(out.e_tag().unwrap_or_default().to_owned())
+    }
+
+    /// GetObject; `None` when there is no such object.
+    pub async fn get(&self, key: &str) -> Result<Option<Fetched>, S3Error> {
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.name)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(err) => {
+                let err = S3Error::from_sdk("GetObject", &self.name, key, err);
+                return if err.is_not_found() {
+                    Ok(None)
+                } else {
+                    Err(err)
+                };
+            }
+        };
+        let etag = out.e_tag().unwrap_or_default().to_owned();
+        let body = out.body.collect().await.map_err(|e| S3Error {
+            operation: "GetObject",
+            bucket: self.name.clone(),
+            key: key.to_owned(),
+            status: None,
+            code: None,
+            message: format!("reading the body: {e}"),
+        })?;
+        Ok(Some(Fetched {
+            body: body.into_bytes().to_vec(),
+            etag,
+        }))
+    }
+
+    /// DeleteObject only if the object still has entity tag `etag` (`If-Match`).
+    pub async fn delete_if_match(&self, key: &str, etag: &str) -> Result<(), S3Error> {
+        self.client
+            .delete_object()
+            .bucket(&self.name)
+            .key(key)
+            .if_match(etag)
+            .send()
+            .await
+            .map_err(|e| S3Error::from_sdk("DeleteObject", &self.name, key, e))?;
+        Ok(())
+    }
+
+    /// DeleteObject, unconditionally (`irisctl unlock`).
+    pub async fn delete(&self, key: &str) -> Result<(), S3Error> {
+        self.client
+            .delete_object()
+            .bucket(&self.name)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| S3Error::from_sdk("DeleteObject", &self.name, key, e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,110 @@
+//! `irisctl deploy --env ENV`: load and check the env, refuse what must be refused (an
+//! emulator env pointed off this machine, the wrong account), then apply, releasing the
+//! env lock at exit and on Ctrl-C. Prints the outcome as text or one JSON document.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use super::session::{self, Session};
+use crate::exit::{Refusal, Status};
+use crate::reconcile::apply::{self, DeployReport, LockSlot, StackFailed};
+use crate::reconcile::artifacts::Artifacts;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub common: session::CommonArgs,
+    /// Execute without asking (needed for protected envs when there is no terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Model artifact directory (model.bin + manifest.json). Without it (and --package) an
+    /// existing service stack keeps the artifacts it runs.
+    #[arg(long, env = "IRISCTL_MODEL_DIR", requires = "package")]
+    pub model: Option<PathBuf>,
+    /// Package directory holding lambda.zip (from `irisctl package --out DIR`).
+    #[arg(long, env = "IRISCTL_PACKAGE_DIR", requires = "model")]
+    pub package: Option<PathBuf>,
+    /// Allow replacing this stateful resource (logical id) in a protected env; repeatable.
+    #[arg(long = "allow-replace", value_name = "LOGICAL_ID")]
+    pub allow_replace: Vec<String>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Status> {
+    let runtime = session::runtime()?;
+    runtime.block_on(deploy(args))
+}
+
+async fn deploy(args: Args) -> anyhow::Result<Status> {
+    let json = args.common.output.is_json();
+    let env_name = args.common.env.clone();
+    let artifacts = match (&args.model, &args.package) {
+        (Some(model), Some(package)) => Some(
+            Artifacts::load(model, package).context("the artifacts to deploy are not usable")?,
+        ),
+        _ => None,
+    };
+    let session = Session::open(&args.common).await?;
+    let confirm = session::prompt;
+    let reconciler = session.reconciler(
+        args.yes,
+        args.allow_replace.clone(),
+        &confirm,
+        args.common.lock_timeout,
+    );
+    let target = session.target()?;
+    let slot = LockSlot::default();
+    let mut report = DeployReport::default();
+    let started = std::time::Instant::now();
+    let outcome = tokio::select! {
+        outcome = reconciler.deploy(&target, artifacts.as_ref(), &slot, &mut report) => outcome,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!(
+            "interrupted: a stack operation already started carries on in CloudFormation; \
+             run deploy again to wait for it"
+        )),
+    };
+    if let Err(err) = apply::release(&slot).await {
+        eprintln!("warning: could not release the lock of env `{env_name}`: {err:#}");
+    }
+    report.env = env_name.clone();
+    match &outcome {
+        Ok(()) => report.outcome = "succeeded".into(),
+        Err(err) => {
+            report.outcome = if err.downcast_ref::<Refusal>().is_some() {
+                "refused"
+            } else if err.downcast_ref::<StackFailed>().is_some() {
+                "failed"
+            } else {
+                "error"
+            }
+            .into();
+            report.failure = err.downcast_ref::<StackFailed>().cloned();
+            report.error = Some(format!("{err:#}"));
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else if outcome.is_ok() {
+        print_summary(&report, started.elapsed());
+    }
+    outcome.map(|()| Status::Success)
+}
+
+fn print_summary(report: &DeployReport, took: Duration) {
+    for s in &report.stacks {
+        println!("{}: {} ({})", s.stack, s.result.replace('_', " "), s.status);
+    }
+    if let Some(url) = &report.api_url {
+        println!("API URL: {url}");
+    }
+    if let Some(sha) = &report.model_sha256 {
+        let version = report
+            .model_version_id
+            .as_deref()
+            .filter(|v| !v.is_empty())
+            .unwrap_or("latest (unversioned bucket)");
+        println!("model live: sha256 {sha}, version {version}");
+    }
+    println!("env {} deployed in {:.1}s", report.env, took.as_secs_f64());
+}

@@ -1,0 +1,54 @@
+//! `irisctl plan --env ENV`: what deploy would do, as text, JSON or Markdown. Change sets
+//! are created to compute it and deleted again. Exit 0: no changes; with
+//! `--detailed-exitcode`, 2 when there are changes.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::session::{self, Output, Session};
+use crate::exit::Status;
+use crate::reconcile::artifacts::Artifacts;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub common: session::CommonArgs,
+    /// Exit 2 when there are changes (0 none, 1 error), like terraform.
+    #[arg(long = "detailed-exitcode")]
+    pub detailed_exitcode: bool,
+    /// Model artifact directory to plan with (otherwise the deployed one is kept).
+    #[arg(long, env = "IRISCTL_MODEL_DIR", requires = "package")]
+    pub model: Option<PathBuf>,
+    /// Package directory holding lambda.zip.
+    #[arg(long, env = "IRISCTL_PACKAGE_DIR", requires = "model")]
+    pub package: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Status> {
+    session::runtime()?.block_on(plan(args))
+}
+
+async fn plan(args: Args) -> anyhow::Result<Status> {
+    let artifacts = match (&args.model, &args.package) {
+        (Some(model), Some(package)) => Some(
+            Artifacts::load(model, package).context("the artifacts to plan with are not usable")?,
+        ),
+        _ => None,
+    };
+    let session = Session::open(&args.common).await?;
+    let never = |_: &str| false;
+    let reconciler = session.reconciler(false, Vec::new(), &never, args.common.lock_timeout);
+    let target = session.target()?;
+    let plan = reconciler.plan(&target, artifacts.as_ref()).await?;
+    match args.common.output {
+        Output::Text => print!("{}", plan.to_text()),
+        Output::Json => println!("{}", plan.to_json()),
+        Output::Markdown => print!("{}", plan.to_markdown()),
+    }
+    Ok(if plan.has_changes() && args.detailed_exitcode {
+        Status::ChangesPending
+    } else {
+        Status::Success
+    })
+}

@@ -1,0 +1,319 @@
+//! The artifacts a service stack runs: the Lambda zip and the model (model.bin +
+//! manifest.json), read and checked locally, then uploaded under content-addressed keys
+//! with an S3 SHA-256 checksum (S3 verifies it before storing) unless an object with
+//! that checksum is already there. The pins (key, version id, sha256) become the service
+//! stack's parameters. Must not touch stacks.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::aws::s3::Bucket;
+
+pub const LAMBDA_ZIP: &str = "lambda.zip";
+pub const MODEL_FILE: &str = "model.bin";
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// One file to upload.
+#[derive(Debug, Clone)]
+pub struct Blob {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    pub sha256_hex: String,
+}
+
+impl Blob {
+    fn read(path: &Path) -> anyhow::Result<Blob> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let sha256_hex = hex::encode(Sha256::digest(&bytes));
+        Ok(Blob {
+            path: path.to_owned(),
+            bytes,
+            sha256_hex,
+        })
+    }
+
+    fn sha256_b64(&self) -> String {
+        let raw = Sha256::digest(&self.bytes);
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    }
+}
+
+/// The local artifacts, checked.
+#[derive(Debug, Clone)]
+pub struct Artifacts {
+    pub lambda_zip: Blob,
+    pub model: Blob,
+    pub manifest: Blob,
+}
+
+/// The S3 keys artifacts are stored under.
+pub fn lambda_key(sha: &str) -> String {
+    format!("lambda/{sha}.zip")
+}
+pub fn model_key(sha: &str) -> String {
+    format!("models/{sha}/{MODEL_FILE}")
+}
+pub fn manifest_key(model_sha: &str) -> String {
+    format!("models/{model_sha}/{MANIFEST_FILE}")
+}
+
+impl Artifacts {
+    /// Read `package_dir/lambda.zip` and `model_dir/{model.bin,manifest.json}`. Checks the
+    /// zip against `lambda.zip.sha256` when present and model.bin against the manifest's
+    /// `sha256`, so a corrupt or mismatched artifact never reaches S3.
+    pub fn load(model_dir: &Path, package_dir: &Path) -> anyhow::Result<Artifacts> {
+        let lambda_zip = Blob::read(&package_dir.join(LAMBDA_ZIP))
+            .context("the Lambda package is missing; build it with `irisctl package --out DIR` and pass --package DIR")?;
+        if lambda_zip.bytes.len() < 22 || !lambda_zip.bytes.starts_with(b"PK") {
+            bail!(
+                "{} is not a zip file (it does not start with `PK`); rebuild it with `irisctl package`",
+                lambda_zip.path.display()
+            );
+        }
+        let sum_path = package_dir.join(format!("{LAMBDA_ZIP}.sha256"));
+        if let Ok(text) = std::fs::read_to_string(&sum_path) {
+            let expected = text.split_whitespace().next().unwrap_or_default();
+            if expected != lambda_zip.sha256_hex {
+                bail!(
+                    "{} says sha256 {expected} but {} has {}: the package is corrupt or stale; rebuild it",
+                    sum_path.display(),
+                    lambda_zip.path.display(),
+                    lambda_zip.sha256_hex
+                );
+            }
+        }
+        let model = Blob::read(&model_dir.join(MODEL_FILE))
+            .context("the model is missing; train one with iris-model and pass --model DIR")?;
+        let manifest = Blob::read(&model_dir.join(MANIFEST_FILE))?;
+        let parsed: serde_json::Value = serde_json::from_slice(&manifest.bytes)
+            .with_context(|| format!("{} is not valid JSON", manifest.path.display()))?;
+        let Some(declared) = parsed.get("sha256").and_then(|v| v.as_str()) else {
+            bail!(
+                "{} has no `sha256` field naming its model.bin",
+                manifest.path.display()
+            );
+        };
+        if declared != model.sha256_hex {
+            bail!(
+                "{} says model sha256 {declared} but {} has {}: the model directory is \
+                 corrupt or mixed; retrain or copy both files together",
+                manifest.path.display(),
+                model.path.display(),
+                model.sha256_hex
+            );
+        }
+        Ok(Artifacts {
+            lambda_zip,
+            model,
+            manifest,
+        })
+    }
+
+    /// Keys paired with what goes there.
+    fn uploads(&self) -> [(String, &Blob); 3] {
+        [
+            (lambda_key(&self.lambda_zip.sha256_hex), &self.lambda_zip),
+            (model_key(&self.model.sha256_hex), &self.model),
+            (manifest_key(&self.model.sha256_hex), &self.manifest),
+        ]
+    }
+}
+
+/// Where the artifacts live in S3: the service stack's parameters.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Pins {
+    pub lambda_code_key: String,
+    pub lambda_code_version_id: String,
+    pub lambda_code_sha256: String,
+    pub model_key: String,
+    pub model_version_id: String,
+    pub model_sha256: String,
+    pub manifest_key: String,
+    pub manifest_version_id: String,
+}
+
+impl Pins {
+    /// Same-named parameters of the service stack.
+    pub fn parameters(&self) -> BTreeMap<String, String> {
+        [
+            ("LambdaCodeKey", &self.lambda_code_key),
+            ("LambdaCodeVersionId", &self.lambda_code_version_id),
+            ("LambdaCodeSha256", &self.lambda_code_sha256),
+            ("ModelKey", &self.model_key),
+            ("ModelVersionId", &self.model_version_id),
+            ("ModelSha256", &self.model_sha256),
+            ("ManifestKey", &self.manifest_key),
+            ("ManifestVersionId", &self.manifest_version_id),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.clone()))
+        .collect()
+    }
+
+    /// The parameter names the pins fill.
+    pub const NAMES: [&'static str; 8] = [
+        "LambdaCodeKey",
+        "LambdaCodeVersionId",
+        "LambdaCodeSha256",
+        "ModelKey",
+        "ModelVersionId",
+        "ModelSha256",
+        "ManifestKey",
+        "ManifestVersionId",
+    ];
+}
+
+/// What the upload did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct UploadReport {
+    pub uploaded: Vec<String>,
+    pub skipped: Vec<String>,
+}
+
+/// Upload what is missing (`upload = true`) or only look (`upload = false`, for plan: a
+/// missing object's version id is then empty). Returns the pins.
+pub async fn sync(
+    bucket: &Bucket,
+    artifacts: &Artifacts,
+    upload: bool,
+) -> anyhow::Result<(Pins, UploadReport)> {
+    let mut report = UploadReport::default();
+    let mut versions = Vec::with_capacity(3);
+    for (key, blob) in artifacts.uploads() {
+        let b64 = blob.sha256_b64();
+        let existing = bucket.head(&key).await?;
+        let version = match existing {
+            Some(info) if info.sha256_b64.as_deref() == Some(b64.as_str()) => {
+                report.skipped.push(key.clone());
+                info.version_id
+            }
+            _ if !upload => String::new(),
+            _ => {
+                let version = bucket
+                    .put_checked(&key, blob.bytes.clone(), &b64)
+                    .await
+                    .with_context(|| format!("uploading {}", blob.path.display()))?;
+                report.uploaded.push(key.clone());
+                version
+            }
+        };
+        versions.push(version);
+    }
+    let [lambda_v, model_v, manifest_v]: [String; 3] = versions
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("internal: expected three artifact versions"))?;
+    Ok((
+        Pins {
+            lambda_code_key: lambda_key(&artifacts.lambda_zip.sha256_hex),
+            lambda_code_version_id: lambda_v,
+            lambda_code_sha256: artifacts.lambda_zip.sha256_hex.clone(),
+            model_key: model_key(&artifacts.model.sha256_hex),
+            model_version_id: model_v,
+            model_sha256: artifacts.model.sha256_hex.clone(),
+            manifest_key: manifest_key(&artifacts.model.sha256_hex),
+            manifest_version_id: manifest_v,
+        },
+        report,
+    ))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Writes a fake but well-formed artifact set into `dir` (zip magic, a model, a manifest
+    /// naming it). Returns (model_dir, package_dir).
+    pub(crate) fn write_fake(dir: &Path, model: &[u8]) -> (PathBuf, PathBuf) {
+        let model_dir = dir.join("model");
+        let package_dir = dir.join("package");
+        std::fs::create_dir_all(&model_dir).expect("mkdir");
+        std::fs::create_dir_all(&package_dir).expect("mkdir");
+        let mut zip = b"PK\x05\x06".to_vec();
+        zip.extend_from_slice(&[0u8; 18]);
+        std::fs::write(package_dir.join(LAMBDA_ZIP), &zip).expect("zip");
+        std::fs::write(model_dir.join(MODEL_FILE), model).expect("model");
+        let sha = hex::encode(Sha256::digest(model));
+        std::fs::write(
+            model_dir.join(MANIFEST_FILE),
+            format!("{{\"schema_version\":1,\"sha256\":\"{sha}\"}}"),
+        )
+        .expect("manifest");
+        (model_dir, package_dir)
+    }
+
+    #[test]
+    fn loads_good_artifacts_with_content_addressed_keys() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (m, p) = write_fake(dir.path(), b"model-bytes");
+        let a = Artifacts::load(&m, &p).expect("loads");
+        let keys: Vec<String> = a.uploads().into_iter().map(|(k, _)| k).collect();
+        let model_sha = hex::encode(Sha256::digest(b"model-bytes"));
+        assert_eq!(keys[1], format!("models/{model_sha}/model.bin"));
+        assert_eq!(keys[2], format!("models/{model_sha}/manifest.json"));
+        assert!(keys[0].starts_with("lambda/") && keys[0].ends_with(".zip"));
+    }
+
+    #[test]
+    fn rejects_a_model_that_does_not_match_its_manifest() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (m, p) = write_fake(dir.path(), b"model-bytes");
+        std::fs::write(m.join(MODEL_FILE), b"tampered").expect("write");
+        let err = format!("{:#}", Artifacts::load(&m, &p).expect_err("mismatch"));
+        assert!(err.contains("corrupt or mixed"), "{err}");
+        // Nothing was rewritten.
+        assert_eq!(
+            std::fs::read(m.join(MODEL_FILE)).expect("read"),
+            b"tampered"
+        );
+    }
+
+    #[test]
+    fn rejects_missing_corrupt_and_non_zip_packages() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (m, p) = write_fake(dir.path(), b"model-bytes");
+        std::fs::write(p.join("lambda.zip.sha256"), "0000  lambda.zip\n").expect("write");
+        let err = format!("{:#}", Artifacts::load(&m, &p).expect_err("bad sum"));
+        assert!(err.contains("corrupt or stale"), "{err}");
+        std::fs::remove_file(p.join("lambda.zip.sha256")).expect("rm");
+        std::fs::write(p.join(LAMBDA_ZIP), b"not a zip at all, just text").expect("write");
+        let err = format!("{:#}", Artifacts::load(&m, &p).expect_err("not zip"));
+        assert!(err.contains("is not a zip file"), "{err}");
+        std::fs::remove_file(p.join(LAMBDA_ZIP)).expect("rm");
+        let err = format!("{:#}", Artifacts::load(&m, &p).expect_err("missing"));
+        assert!(err.contains("irisctl package"), "{err}");
+    }
+
+    #[test]
+    fn rejects_a_manifest_without_sha_or_not_json() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (m, p) = write_fake(dir.path(), b"model-bytes");
+        std::fs::write(m.join(MANIFEST_FILE), "{\"schema_version\":1}").expect("write");
+        let err = format!("{:#}", Artifacts::load(&m, &p).expect_err("no sha"));
+        assert!(err.contains("no `sha256` field"), "{err}");
+        std::fs::write(m.join(MANIFEST_FILE), "{not json").expect("write");
+        let err = format!("{:#}", Artifacts::load(&m, &p).expect_err("bad json"));
+        assert!(err.contains("not valid JSON"), "{err}");
+    }
+
+    #[test]
+    fn pins_fill_exactly_the_named_parameters() {
+        let pins = Pins {
+            lambda_code_key: "lambda/a.zip".into(),
+            lambda_code_version_id: "v1".into(),
+            lambda_code_sha256: "a".into(),
+            model_key: "models/b/model.bin".into(),
+            model_version_id: "".into(),
+            model_sha256: "b".into(),
+            manifest_key: "models/b/manifest.json".into(),
+            manifest_version_id: "".into(),
+        };
+        let keys: Vec<String> = pins.parameters().into_keys().collect();
+        let mut names: Vec<String> = Pins::NAMES.iter().map(|s| s.to_string()).collect();
+        names.sort();
+        assert_eq!(keys, names);
+    }
+}

@@ -1,0 +1,196 @@
+//! Waiting for CloudFormation: a stack operation (streaming its events) or a change set
+//! being computed. Polls on a jittered exponential schedule (backon) that starts fast and
+//! grows to a few seconds, and goes back to fast while events keep arriving. A failed or
+//! throttled poll (after the SDK's own retries) is reported and polled again: it never
+//! fails an operation that succeeds. Must not start operations.
+
+use std::time::{Duration, Instant};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+
+use super::events::{EventLog, RootCause, root_cause};
+use super::progress::Progress;
+use super::state::{Operation, Settled, settled};
+use crate::aws::cloudformation::{Cfn, ChangeSet, StackEvent};
+
+/// First poll delay: CloudFormation often settles small stacks within a second.
+const MIN_DELAY: Duration = Duration::from_millis(150);
+/// Upper bound of the delay between polls.
+const MAX_DELAY: Duration = Duration::from_secs(4);
+
+/// The delays between polls: 150 ms growing by 1.5× to 4 s, with jitter, endless.
+pub fn poll_delays() -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::default()
+        .with_min_delay(MIN_DELAY)
+        .with_max_delay(MAX_DELAY)
+        .with_factor(1.5)
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
+/// How a stack operation ended.
+#[derive(Debug, Clone)]
+pub struct Waited {
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub settled: Settled,
+    /// The operation's events, oldest first.
+    pub events: Vec<StackEvent>,
+    pub root_cause: Option<RootCause>,
+    /// Polls that failed and were retried.
+    pub failed_polls: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    #[error(
+        "stack {stack} is still {status} after {waited:?}; CloudFormation carries on without \
+         irisctl; run the same command again to wait for it, or raise --timeout"
+    )]
+    Timeout {
+        stack: String,
+        status: String,
+        waited: Duration,
+    },
+    #[error("change set {change_set} on {stack} was still {status} after {waited:?}")]
+    ChangeSetTimeout {
+        stack: String,
+        change_set: String,
+        status: String,
+        waited: Duration,
+    },
+}
+
+/// Wait for `op` on the stack `stack_id` (an id, so a deleted stack stays visible), showing
+/// events newer than `boundary` (the newest event before the operation started).
+pub async fn wait_stack(
+    cfn: &Cfn,
+    stack_id: &str,
+    stack_name: &str,
+    op: Operation,
+    boundary: Option<String>,
+    timeout: Duration,
+    progress: &mut Progress,
+) -> Result<Waited, WaitError> {
+    let started = Instant::now();
+    let mut log = EventLog::new();
+    let mut delays = poll_delays();
+    let mut failed_polls = 0;
+    let mut last_status = String::from("(unknown)");
+    loop {
+        let mut status_reason = None;
+        let status = match cfn.describe(stack_id).await {
+            Ok(Some(stack)) => {
+                status_reason = stack.status_reason;
+                Some(stack.status)
+            }
+            // Only a delete makes a stack vanish.
+            Ok(None) if op == Operation::Delete => Some("DELETE_COMPLETE".to_owned()),
+            Ok(None) => None,
+            Err(err) => {
+                failed_polls += 1;
+                progress.note(&format!("  (status poll failed, retrying: {err})"));
+                None
+            }
+        };
+        let until = log
+            .newest_id()
+            .map(str::to_owned)
+            .or_else(|| boundary.clone());
+        let mut fresh = 0;
+        match cfn.events_since(stack_id, until.as_deref()).await {
+            Ok(events) => {
+                for e in log.absorb(events) {
+                    progress.event(&e);
+                    fresh += 1;
+                }
+            }
+            Err(err) => {
+                // A deleted stack's events can vanish with it; nothing to show then.
+                if !(op == Operation::Delete && status.as_deref() == Some("DELETE_COMPLETE")) {
+                    failed_polls += 1;
+                    progress.note(&format!("  (event poll failed, retrying: {err})"));
+                }
+            }
+        }
+        if let Some(status) = status {
+            if let Some(outcome) = settled(op, &status) {
+                progress.finish(&status);
+                let events = log.events().to_vec();
+                let root_cause = match outcome {
+                    Settled::Failed => root_cause(&events, stack_name),
+                    Settled::Succeeded => None,
+                };
+                return Ok(Waited {
+                    status,
+                    status_reason,
+                    settled: outcome,
+                    events,
+                    root_cause,
+                    failed_polls,
+                });
+            }
+            last_status = status;
+        }
+        if started.elapsed() >= timeout {
+            progress.finish(&last_status);
+            return Err(WaitError::Timeout {
+                stack: stack_name.to_owned(),
+                status: last_status,
+                waited: started.elapsed(),
+            });
+        }
+        if fresh > 0 {
+            delays = poll_delays();
+        }
+        let delay = delays.next().unwrap_or(MAX_DELAY);
+        tokio::time::sleep(delay.min(timeout.saturating_sub(started.elapsed()))).await;
+    }
+}
+
+/// Wait until CloudFormation has computed the change set (CREATE_COMPLETE or FAILED).
+/// A failed poll is retried like the stack waiter's.
+pub async fn wait_change_set(
+    cfn: &Cfn,
+    stack: &str,
+    change_set: &str,
+    timeout: Duration,
+    note: &(dyn Fn(&str) + Sync),
+) -> Result<ChangeSet, WaitError> {
+    let started = Instant::now();
+    let mut delays = poll_delays();
+    let mut last_status = String::from("(unknown)");
+    loop {
+        match cfn.describe_change_set(stack, change_set).await {
+            Ok(set) if !set.is_pending() => return Ok(set),
+            Ok(set) => last_status = set.status,
+            Err(err) => note(&format!("  (change set poll failed, retrying: {err})")),
+        }
+        if started.elapsed() >= timeout {
+            return Err(WaitError::ChangeSetTimeout {
+                stack: stack.to_owned(),
+                change_set: change_set.to_owned(),
+                status: last_status,
+                waited: started.elapsed(),
+            });
+        }
+        let delay = delays.next().unwrap_or(MAX_DELAY);
+        tokio::time::sleep(delay.min(timeout.saturating_sub(started.elapsed()))).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poll_delays_start_fast_grow_and_stay_bounded() {
+        let delays: Vec<Duration> = poll_delays().take(30).collect();
+        assert_eq!(delays.len(), 30, "the schedule never runs out");
+        // Jitter adds up to one more delay on top.
+        assert!(delays[0] <= MIN_DELAY * 2, "{:?}", delays[0]);
+        assert!(delays.iter().all(|d| *d <= MAX_DELAY * 2), "{delays:?}");
+        assert!(delays[29] >= MAX_DELAY, "{:?}", delays[29]);
+    }
+}

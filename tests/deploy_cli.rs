@@ -1,0 +1,123 @@
+//! deploy/plan refusals that must happen before any AWS call: every test points the SDK at
+//! a loopback port nothing listens on, so reaching AWS would fail with exit 1, not the
+//! exit code asserted.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// A loopback port with nothing behind it (the discard port).
+const DEAD_ENDPOINT: &str = "http://127.0.0.1:9";
+
+fn irisctl(args: &[&str], endpoint: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_irisctl"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL_ECR")
+        .env_remove("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run irisctl")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn envs_with(extra_name: &str, extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("environments");
+    for entry in std::fs::read_dir(&repo).expect("environments/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+    std::fs::write(dir.path().join(format!("{extra_name}.yaml")), extra).expect("write");
+    dir
+}
+
+#[test]
+fn an_emulator_env_pointed_off_this_machine_is_refused() {
+    let out = irisctl(
+        &["deploy", "--env", "local"],
+        "https://cloudformation.us-east-1.amazonaws.com",
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("is an emulator env"), "{err}");
+    assert!(err.contains("amazonaws.com"), "{err}");
+}
+
+#[test]
+fn a_protected_env_without_a_terminal_or_yes_is_refused_before_any_call() {
+    let envs = envs_with("staging", "region: us-east-1\nprotected: true\n");
+    let dir = envs.path().to_string_lossy().into_owned();
+    let out = irisctl(
+        &["deploy", "--env", "staging", "--envs-dir", &dir],
+        DEAD_ENDPOINT,
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("pass --yes"), "{}", stderr(&out));
+    // With --yes the gate is passed and the (dead) endpoint is reached: a plain error.
+    let out = irisctl(
+        &["deploy", "--env", "staging", "--envs-dir", &dir, "--yes"],
+        DEAD_ENDPOINT,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+#[test]
+fn corrupt_artifacts_are_rejected_before_any_call() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let model = work.path().join("model");
+    let package = work.path().join("package");
+    std::fs::create_dir_all(&model).expect("mkdir");
+    std::fs::create_dir_all(&package).expect("mkdir");
+    std::fs::write(model.join("model.bin"), b"bytes").expect("write");
+    std::fs::write(
+        model.join("manifest.json"),
+        format!("{{\"sha256\":\"{}\"}}", "0".repeat(64)),
+    )
+    .expect("write");
+    std::fs::write(package.join("lambda.zip"), b"PK\x05\x06 and not much else").expect("write");
+    let out = irisctl(
+        &[
+            "deploy",
+            "--env",
+            "local",
+            "--model",
+            &model.to_string_lossy(),
+            "--package",
+            &package.to_string_lossy(),
+        ],
+        DEAD_ENDPOINT,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("the artifacts to deploy are not usable"),
+        "{err}"
+    );
+    assert!(err.contains("corrupt or mixed"), "{err}");
+    assert!(
+        !err.contains("127.0.0.1:9"),
+        "no AWS call was attempted: {err}"
+    );
+}
+
+#[test]
+fn an_invalid_env_is_an_error_naming_the_file() {
+    let envs = envs_with("local-bad", "emulator: true\nlambda:\n  memory_mb: nope\n");
+    let dir = envs.path().to_string_lossy().into_owned();
+    let out = irisctl(
+        &["plan", "--env", "local-bad", "--envs-dir", &dir],
+        DEAD_ENDPOINT,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("local-bad.yaml"), "{}", stderr(&out));
+}

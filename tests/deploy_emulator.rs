@@ -1,0 +1,327 @@
+//! End to end on the emulators: `irisctl deploy` of a fresh emulator env from nothing,
+//! again (no changes), after a setting changed (exactly that change planned and applied),
+//! plan exit codes, and lock contention with a second process. Each test uses its own
+//! `local-<unique>` env in a temporary envs dir and deletes its stacks (emptying the
+//! buckets first) even when it fails.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use irisctl::aws::s3::Bucket;
+use irisctl::reconcile::lock::{self, LockRecord};
+use serde_json::Value;
+
+mod support;
+
+fn unique_env() -> String {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "local-rc{:x}{:x}{count}",
+        std::process::id(),
+        nanos % 0xffff_ffff
+    )
+}
+
+/// A temporary envs dir holding a copy of the repo's env files plus `env` (from local.yaml).
+fn envs_dir(env: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("environments");
+    for entry in std::fs::read_dir(&repo).expect("environments/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+    std::fs::copy(
+        repo.join("local.yaml"),
+        dir.path().join(format!("{env}.yaml")),
+    )
+    .expect("copy");
+    dir
+}
+
+/// Small but well-formed artifacts: a real zip and a model with a manifest naming it.
+fn artifacts(dir: &Path, model: &[u8]) -> (PathBuf, PathBuf) {
+    use sha2::Digest;
+    let model_dir = dir.join("model");
+    let package_dir = dir.join("package");
+    std::fs::create_dir_all(&model_dir).expect("mkdir");
+    std::fs::create_dir_all(&package_dir).expect("mkdir");
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .unix_permissions(0o755);
+    zip.start_file("bootstrap", options).expect("zip entry");
+    std::io::Write::write_all(&mut zip, b"#!/bin/sh\nexit 1\n").expect("zip write");
+    let zip = zip.finish().expect("zip finish").into_inner();
+    std::fs::write(package_dir.join("lambda.zip"), zip).expect("zip");
+    std::fs::write(model_dir.join("model.bin"), model).expect("model");
+    let sha = hex::encode(sha2::Sha256::digest(model));
+    std::fs::write(
+        model_dir.join("manifest.json"),
+        format!("{{\"schema_version\":1,\"sha256\":\"{sha}\"}}"),
+    )
+    .expect("manifest");
+    (model_dir, package_dir)
+}
+
+fn irisctl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_irisctl"))
+        .args(args)
+        .output()
+        .expect("run irisctl")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", text(out)))
+}
+
+/// Delete the env's stacks in reverse order, emptying its buckets first.
+async fn cleanup(aws: &support::Aws, env: &str) {
+    for kind in ["service", "auth", "storage"] {
+        let name = format!("iris-{env}-{kind}");
+        if let Ok(out) = aws.cfn.describe_stacks().stack_name(&name).send().await {
+            for o in out.stacks().iter().flat_map(|s| s.outputs()) {
+                if matches!(o.output_key(), Some("ModelBucketName" | "LogBucketName"))
+                    && let Some(bucket) = o.output_value()
+                    && let Err(err) = support::empty_and_delete_bucket(&aws.s3, bucket).await
+                {
+                    eprintln!("cleanup: {err}");
+                }
+            }
+        }
+        if let Err(err) = support::delete_stack(&aws.cfn, &name).await {
+            eprintln!("cleanup: {err}");
+        }
+    }
+}
+
+/// Run `body` with a fresh env, then clean up whatever happened.
+async fn with_env<F, Fut>(body: F)
+where
+    F: FnOnce(String, PathBuf, PathBuf) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let aws = support::emulators().await;
+    let env = unique_env();
+    let envs = envs_dir(&env);
+    let work = tempfile::tempdir().expect("tempdir");
+    let future = body(env.clone(), envs.path().to_owned(), work.path().to_owned());
+    let outcome = tokio::spawn(future).await;
+    cleanup(&aws, &env).await;
+    if let Err(err) = outcome {
+        std::panic::resume_unwind(err.into_panic());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulators; scripts/test runs it"]
+async fn deploy_from_nothing_then_no_changes_then_exactly_the_changed_setting() {
+    with_env(|env, envs, work| async move {
+        let envs_s = envs.to_string_lossy().into_owned();
+        let (model, package) = artifacts(&work, b"model version one");
+        let (model_s, package_s) = (
+            model.to_string_lossy().into_owned(),
+            package.to_string_lossy().into_owned(),
+        );
+        let base = ["--env", env.as_str(), "--envs-dir", envs_s.as_str()];
+        let deploy = |extra: &[&str]| {
+            let mut args = vec!["deploy"];
+            args.extend_from_slice(&base);
+            args.extend_from_slice(extra);
+            irisctl(&args)
+        };
+        let plan = |extra: &[&str]| {
+            let mut args = vec!["plan", "--detailed-exitcode"];
+            args.extend_from_slice(&base);
+            args.extend_from_slice(extra);
+            irisctl(&args)
+        };
+
+        // From nothing.
+        let out = deploy(&[
+            "--model",
+            &model_s,
+            "--package",
+            &package_s,
+            "--output",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let report = json(&out);
+        assert_eq!(report["outcome"], "succeeded");
+        let stacks = report["stacks"].as_array().expect("stacks");
+        assert_eq!(stacks.len(), 3);
+        for (stack, kind) in stacks.iter().zip(["storage", "auth", "service"]) {
+            assert_eq!(stack["stack"], format!("iris-{env}-{kind}"));
+            assert_eq!(stack["result"], "created");
+            assert_eq!(stack["status"], "CREATE_COMPLETE");
+        }
+        let api_url = report["api_url"].as_str().expect("api_url");
+        assert!(api_url.starts_with("https://") && api_url.contains(".execute-api."));
+        assert!(!api_url.ends_with('/'), "{api_url}");
+        assert_eq!(
+            report["uploads"]["uploaded"].as_array().map(Vec::len),
+            Some(3)
+        );
+
+        // Nothing to do: plan exit 0, deploy says no changes and uploads nothing.
+        let out = plan(&[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let out = deploy(&[
+            "--model",
+            &model_s,
+            "--package",
+            &package_s,
+            "--output",
+            "json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let report = json(&out);
+        for stack in report["stacks"].as_array().expect("stacks") {
+            assert_eq!(stack["result"], "no_changes", "{report}");
+        }
+        assert_eq!(
+            report["uploads"]["skipped"].as_array().map(Vec::len),
+            Some(3)
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no changes"));
+
+        // One setting changes: exactly that change is planned (exit 2) and applied.
+        let file = envs.join(format!("{env}.yaml"));
+        let yaml = std::fs::read_to_string(&file).expect("env file");
+        assert!(yaml.contains("memory_mb: 256"));
+        std::fs::write(&file, yaml.replace("memory_mb: 256", "memory_mb: 384")).expect("write");
+        let out = plan(&["--output", "json"]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let planned = json(&out);
+        let actions: Vec<&str> = planned["stacks"]
+            .as_array()
+            .expect("stacks")
+            .iter()
+            .map(|s| s["action"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(actions, ["no_changes", "no_changes", "update"], "{planned}");
+        let changes = planned["stacks"][2]["changes"].as_array().expect("changes");
+        assert_eq!(changes.len(), 1, "{planned}");
+        assert_eq!(changes[0]["logical_id"], "Function");
+        assert_eq!(changes[0]["action"], "Modify");
+
+        let out = deploy(&["--output", "json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let report = json(&out);
+        assert_eq!(report["stacks"][2]["result"], "updated");
+        assert_eq!(report["stacks"][2]["status"], "UPDATE_COMPLETE");
+        let applied = report["stacks"][2]["changes"].as_array().expect("changes");
+        assert_eq!(applied.len(), 1);
+        assert_eq!(applied[0]["logical_id"], "Function");
+        let sdk = irisctl::aws::sdk_config().await;
+        let deployed = irisctl::aws::cloudformation(&sdk)
+            .get_template()
+            .stack_name(format!("iris-{env}-service"))
+            .send()
+            .await
+            .expect("deployed template");
+        assert!(
+            deployed
+                .template_body()
+                .unwrap_or_default()
+                .contains("MemorySize: 384"),
+            "the deployed template has the new memory size"
+        );
+        let out = plan(&[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulators; scripts/test runs it"]
+async fn a_held_lock_stops_a_second_process_and_an_expired_one_is_taken_over() {
+    with_env(|env, envs, work| async move {
+        let envs_s = envs.to_string_lossy().into_owned();
+        let (model, package) = artifacts(&work, b"model for the lock test");
+        let out = irisctl(&[
+            "deploy",
+            "--env",
+            &env,
+            "--envs-dir",
+            &envs_s,
+            "--model",
+            &model.to_string_lossy(),
+            "--package",
+            &package.to_string_lossy(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+        let sdk = irisctl::aws::sdk_config().await;
+        let bucket = Bucket::new(
+            irisctl::aws::s3(&sdk),
+            format!("iris-{env}-models-000000000000-us-east-1"),
+        );
+        // This test process holds the lock; a second process must give up with exit 4.
+        let record = LockRecord::for_this_process("lock-test", Duration::from_secs(600));
+        let say = |_: &str| {};
+        let held = lock::acquire(&bucket, &env, record, Duration::ZERO, &say)
+            .await
+            .expect("the test takes the lock");
+        let out = irisctl(&[
+            "deploy",
+            "--env",
+            &env,
+            "--envs-dir",
+            &envs_s,
+            "--lock-timeout",
+            "1s",
+        ]);
+        assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("is locked by lock-test@"), "{stderr}");
+        assert!(
+            stderr.contains(&format!("irisctl unlock --env {env}")),
+            "{stderr}"
+        );
+        held.release().await.expect("release");
+
+        // An expired lock (a run that died) is taken over with a message.
+        let mut stale = LockRecord::for_this_process("dead-run", Duration::from_secs(1));
+        stale.expires_ms = stale.acquired_ms - 1;
+        bucket
+            .put_if_absent(
+                &lock::lock_key(&env),
+                serde_json::to_vec(&stale).expect("json"),
+            )
+            .await
+            .expect("plant a stale lock");
+        let out = irisctl(&["deploy", "--env", &env, "--envs-dir", &envs_s]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("taking over the expired lock"), "{stderr}");
+        assert!(stderr.contains("dead-run@"), "{stderr}");
+        // And the run released it at exit.
+        assert!(
+            bucket
+                .get(&lock::lock_key(&env))
+                .await
+                .expect("get")
+                .is_none(),
+            "lock left behind"
+        );
+    })
+    .await;
+}
