@@ -29,6 +29,8 @@ enum Command {
     Plan(cmd::plan::Args),
     /// Continue the rollback of a stack stuck in UPDATE_ROLLBACK_FAILED.
     Recover(cmd::recover::Args),
+    /// Delete an env: empty its buckets and repository, delete its stacks (service, auth, storage).
+    Destroy(cmd::destroy::Args),
     /// Remove an env's lock left behind by a run that died.
     Unlock(cmd::unlock::Args),
 }
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => cmd::plan::run(args),
         Command::Recover(args) => cmd::recover::run(args),
         Command::Unlock(args) => cmd::unlock::run(args),
+        Command::Destroy(args) => cmd::destroy::run(args),
     };
     irisctl::exit::report(outcome)
 }

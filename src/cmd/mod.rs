@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod deploy;
+pub mod destroy;
 pub mod plan;
 pub mod recover;
 pub mod render;

@@ -8,3 +8,4 @@
 pub mod bucket;
 pub mod gate;
 pub mod repository;
+pub mod run;
