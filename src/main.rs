@@ -31,6 +31,10 @@ enum Command {
     Recover(cmd::recover::Args),
     /// Delete an env: empty its buckets and repository, delete its stacks (service, auth, storage).
     Destroy(cmd::destroy::Args),
+    /// Show an env: stack states, template drift, live model, API URL, lock holder.
+    Status(cmd::status::Args),
+    /// Print every output of an env's stacks.
+    Outputs(cmd::status::Args),
     /// Remove an env's lock left behind by a run that died.
     Unlock(cmd::unlock::Args),
 }
@@ -47,6 +51,8 @@ fn main() -> ExitCode {
         Command::Recover(args) => cmd::recover::run(args),
         Command::Unlock(args) => cmd::unlock::run(args),
         Command::Destroy(args) => cmd::destroy::run(args),
+        Command::Status(args) => cmd::status::run(args),
+        Command::Outputs(args) => cmd::status::run_outputs(args),
     };
     irisctl::exit::report(outcome)
 }

@@ -149,6 +149,36 @@ async fn destroy_leaves_no_stack_bucket_version_or_image_and_reruns_cleanly() {
         &package,
     ]);
     assert_eq!(deployed.status.code(), Some(0), "{}", text(&deployed));
+    let status = irisctl(&[
+        "status",
+        "--env",
+        &env,
+        "--envs-dir",
+        &envs_s,
+        "--output",
+        "json",
+    ]);
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status JSON");
+    for row in status["stacks"].as_array().expect("stacks") {
+        assert_eq!(row["state"], "CREATE_COMPLETE", "{status:#}");
+        assert_eq!(row["template"], "same", "{status:#}");
+    }
+    {
+        use sha2::Digest;
+        let sha = hex::encode(sha2::Sha256::digest(b"model for destroy"));
+        assert_eq!(status["model_sha256"], sha.as_str(), "{status:#}");
+    }
+    assert!(
+        status["api_url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://")),
+        "{status:#}"
+    );
+    assert!(
+        status["lock"].is_null(),
+        "deploy released its lock: {status:#}"
+    );
     let bucket = output(&aws, &stacks[0], "ModelBucketName").await;
     let log_bucket = output(&aws, &stacks[0], "LogBucketName").await;
     let repository = output(&aws, &stacks[0], "RepositoryName").await;

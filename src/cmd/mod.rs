@@ -8,6 +8,7 @@ pub mod plan;
 pub mod recover;
 pub mod render;
 pub mod session;
+pub mod status;
 pub mod unlock;
 pub mod validate;
 pub mod version;
