@@ -35,6 +35,8 @@ enum Command {
     Status(cmd::status::Args),
     /// Print every output of an env's stacks.
     Outputs(cmd::status::Args),
+    /// Destroy ephemeral envs whose expiry passed (or older than --older-than).
+    Gc(cmd::gc::Args),
     /// Remove an env's lock left behind by a run that died.
     Unlock(cmd::unlock::Args),
 }
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Recover(args) => cmd::recover::run(args),
         Command::Unlock(args) => cmd::unlock::run(args),
         Command::Destroy(args) => cmd::destroy::run(args),
+        Command::Gc(args) => cmd::gc::run(args),
         Command::Status(args) => cmd::status::run(args),
         Command::Outputs(args) => cmd::status::run_outputs(args),
     };

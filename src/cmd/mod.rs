@@ -4,6 +4,7 @@
 pub mod config;
 pub mod deploy;
 pub mod destroy;
+pub mod gc;
 pub mod plan;
 pub mod recover;
 pub mod render;

@@ -2,4 +2,5 @@
 //! the same code as `irisctl destroy`. Must not touch an env irisctl did not tag as
 //! ephemeral.
 
+pub mod list;
 pub mod select;
