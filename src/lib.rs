@@ -4,7 +4,9 @@
 pub mod aws;
 pub mod cmd;
 pub mod config;
+pub mod destroy;
 pub mod exit;
+pub mod gc;
 pub mod local;
 pub mod naming;
 pub mod package;

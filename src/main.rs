@@ -33,6 +33,14 @@ enum Command {
     Plan(cmd::plan::Args),
     /// Continue the rollback of a stack stuck in UPDATE_ROLLBACK_FAILED.
     Recover(cmd::recover::Args),
+    /// Delete an env: empty its buckets and repository, delete its stacks (service, auth, storage).
+    Destroy(cmd::destroy::Args),
+    /// Show an env: stack states, template drift, live model, API URL, lock holder.
+    Status(cmd::status::Args),
+    /// Print every output of an env's stacks.
+    Outputs(cmd::status::Args),
+    /// Destroy ephemeral envs whose expiry passed (or older than --older-than).
+    Gc(cmd::gc::Args),
     /// Remove an env's lock left behind by a run that died.
     Unlock(cmd::unlock::Args),
 }
@@ -65,6 +73,10 @@ fn main() -> ExitCode {
         Command::Plan(args) => cmd::plan::run(args),
         Command::Recover(args) => cmd::recover::run(args),
         Command::Unlock(args) => cmd::unlock::run(args),
+        Command::Destroy(args) => cmd::destroy::run(args),
+        Command::Gc(args) => cmd::gc::run(args),
+        Command::Status(args) => cmd::status::run(args),
+        Command::Outputs(args) => cmd::status::run_outputs(args),
     };
     irisctl::exit::report(outcome)
 }

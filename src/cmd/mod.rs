@@ -3,12 +3,15 @@
 
 pub mod config;
 pub mod deploy;
+pub mod destroy;
+pub mod gc;
 pub mod local;
 pub mod package;
 pub mod plan;
 pub mod recover;
 pub mod render;
 pub mod session;
+pub mod status;
 pub mod unlock;
 pub mod validate;
 pub mod version;

@@ -1,0 +1,113 @@
+//! `irisctl gc [--older-than 72h] [--dry-run]`: destroy the ephemeral envs whose expiry
+//! tag has passed (or whose last deploy is older than `--older-than`), each with the same
+//! code as `irisctl destroy`. Selection is `gc::select` (pure); only envs irisctl tagged as
+//! ephemeral are ever touched. Meant for a scheduled CI job: no confirmation.
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+use super::render::EnvsDir;
+use crate::aws;
+use crate::aws::cloudformation::Cfn;
+use crate::destroy::run::{DestroyReport, Destroyer, Target};
+use crate::exit::Status;
+use crate::gc::{list, select};
+use crate::reconcile::lock::now_ms;
+use crate::reconcile::progress::Ui;
+use crate::render;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Also destroy ephemeral envs last deployed longer ago than this (e.g. 72h), even if
+    /// their expiry has not passed.
+    #[arg(long = "older-than", value_parser = humantime::parse_duration)]
+    pub older_than: Option<Duration>,
+    /// List what would be destroyed, change nothing.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub envs: EnvsDir,
+    /// Give up waiting for one stack deletion after this long.
+    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// How long to wait for an env's lock.
+    #[arg(long = "lock-timeout", default_value = "2m", value_parser = humantime::parse_duration)]
+    pub lock_timeout: Duration,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Status> {
+    super::session::runtime()?.block_on(gc(args))
+}
+
+async fn gc(args: Args) -> anyhow::Result<Status> {
+    let sdk = aws::sdk_config().await;
+    let client = aws::cloudformation(&sdk);
+    let stacks = list::all_stacks(&client)
+        .await
+        .context("listing stacks (DescribeStacks)")?;
+    let older_than_ms = args
+        .older_than
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let chosen = select::select(&stacks, now_ms(), older_than_ms, list::parse_expiry);
+    if chosen.is_empty() {
+        println!("gc: no ephemeral env is due");
+        return Ok(Status::Success);
+    }
+    for c in &chosen {
+        println!(
+            "gc: env {} ({}): {}{}",
+            c.env,
+            c.stacks.join(", "),
+            c.reason,
+            if args.dry_run { " [dry run: kept]" } else { "" }
+        );
+    }
+    if args.dry_run {
+        return Ok(Status::Success);
+    }
+    let destroyer = Destroyer {
+        cfn: Cfn::new(client),
+        s3: aws::s3(&sdk),
+        ecr: aws::ecr(&sdk),
+        ui: Ui::detect(),
+        owner: std::env::var("USER").unwrap_or_else(|_| "irisctl-gc".into()),
+        timeout: args.timeout,
+        lock_timeout: args.lock_timeout,
+    };
+    let mut failed = Vec::new();
+    for c in &chosen {
+        let outcome = async {
+            let config = args.envs.load(&c.env)?;
+            anyhow::ensure!(
+                config.project.value == c.project,
+                "stacks are tagged project `{}` but env files say `{}`",
+                c.project,
+                config.project.value
+            );
+            let target = Target {
+                env: c.env.clone(),
+                stacks: render::render_env(&config)?,
+                retain: config.protected.value,
+                protected_confirmed: false,
+            };
+            let mut report = DestroyReport::default();
+            destroyer.destroy(&target, &mut report).await
+        }
+        .await;
+        match outcome {
+            Ok(()) => println!("gc: env {} destroyed", c.env),
+            Err(err) => {
+                eprintln!("gc: env {} not destroyed: {err:#}", c.env);
+                failed.push(c.env.clone());
+            }
+        }
+    }
+    anyhow::ensure!(
+        failed.is_empty(),
+        "gc could not destroy {} env(s): {}; run `irisctl gc` again or `irisctl destroy --env ENV --yes` for each",
+        failed.len(),
+        failed.join(", ")
+    );
+    Ok(Status::Success)
+}

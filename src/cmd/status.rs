@@ -1,0 +1,246 @@
+//! `irisctl status --env ENV` and `irisctl outputs --env ENV`: read-only views of an env.
+//! status: each stack's state, whether its deployed template is the one irisctl renders
+//! now, the live model (sha256 and S3 version from the service stack's parameters), the
+//! API URL and who holds the env lock. outputs: every stack output. Never changes anything.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::session::{self, Session};
+use crate::aws;
+use crate::aws::cloudformation::Cfn;
+use crate::aws::s3::Bucket;
+use crate::exit::Status;
+use crate::reconcile::lock::{LockRecord, lock_key};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub common: session::CommonArgs,
+}
+
+/// How a deployed template compares with the rendered one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TemplateMatch {
+    /// Byte for byte (sha256 equal).
+    Same,
+    /// Equal once line endings and trailing whitespace are normalised (some services
+    /// return the body re-encoded).
+    SameNormalised,
+    Different,
+}
+
+/// Compare what GetTemplate returned with what irisctl renders now.
+pub fn compare_templates(deployed: &str, rendered: &str) -> TemplateMatch {
+    if sha256(deployed) == sha256(rendered) {
+        return TemplateMatch::Same;
+    }
+    let norm = |s: &str| -> String {
+        s.replace("\r\n", "\n")
+            .lines()
+            .map(str::trim_end)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim_end()
+            .to_owned()
+    };
+    if norm(deployed) == norm(rendered) {
+        TemplateMatch::SameNormalised
+    } else {
+        TemplateMatch::Different
+    }
+}
+
+fn sha256(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+#[derive(Debug, Serialize)]
+struct StackStatus {
+    stack: String,
+    /// None: the stack does not exist.
+    state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    template: Option<TemplateMatch>,
+    rendered_sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deployed_sha256: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct EnvStatus {
+    env: String,
+    stacks: Vec<StackStatus>,
+    api_url: Option<String>,
+    model_sha256: Option<String>,
+    model_version_id: Option<String>,
+    lock: Option<LockRecord>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Status> {
+    session::runtime()?.block_on(status(args))
+}
+
+pub fn run_outputs(args: Args) -> anyhow::Result<Status> {
+    session::runtime()?.block_on(outputs(args))
+}
+
+async fn status(args: Args) -> anyhow::Result<Status> {
+    let session = Session::open(&args.common).await?;
+    let cfn = Cfn::new(aws::cloudformation(&session.sdk));
+    let mut report = EnvStatus {
+        env: session.config.env.clone(),
+        stacks: Vec::new(),
+        api_url: None,
+        model_sha256: None,
+        model_version_id: None,
+        lock: None,
+    };
+    let mut bucket = None;
+    for rendered in &session.stacks {
+        let stack = cfn.describe(&rendered.name).await?;
+        let mut row = StackStatus {
+            stack: rendered.name.clone(),
+            state: stack.as_ref().map(|s| s.status.clone()),
+            template: None,
+            rendered_sha256: rendered.sha256(),
+            deployed_sha256: None,
+        };
+        if let Some(stack) = &stack {
+            if let Some(body) = cfn.template(&stack.id).await? {
+                row.deployed_sha256 = Some(sha256(&body));
+                row.template = Some(compare_templates(&body, &rendered.body));
+            }
+            bucket = bucket.or_else(|| stack.outputs.get("ModelBucketName").cloned());
+            if let Some(url) = stack.outputs.get("ApiUrl") {
+                report.api_url = Some(url.clone());
+            }
+            if let Some(sha) = stack.parameters.get("ModelSha256") {
+                report.model_sha256 = Some(sha.clone());
+                report.model_version_id = stack.parameters.get("ModelVersionId").cloned();
+            }
+        }
+        report.stacks.push(row);
+    }
+    if let Some(bucket) = bucket {
+        let bucket = Bucket::new(aws::s3(&session.sdk), bucket);
+        if let Some(held) = bucket.get(&lock_key(&report.env)).await? {
+            report.lock = serde_json::from_slice(&held.body).ok();
+        }
+    }
+    if args.common.output.is_json() {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("writing JSON")?
+        );
+        return Ok(Status::Success);
+    }
+    println!("env {}", report.env);
+    for s in &report.stacks {
+        let template = match s.template {
+            Some(TemplateMatch::Same) => "template up to date".to_owned(),
+            Some(TemplateMatch::SameNormalised) => {
+                "template up to date (after normalising whitespace)".to_owned()
+            }
+            Some(TemplateMatch::Different) => format!(
+                "template DIFFERS from rendered (deployed sha256 {}, rendered {}); `irisctl plan --env {}` shows the change",
+                short(s.deployed_sha256.as_deref().unwrap_or("?")),
+                short(&s.rendered_sha256),
+                report.env
+            ),
+            None => String::new(),
+        };
+        match &s.state {
+            Some(state) => println!("  {:<40} {state:<20} {template}", s.stack),
+            None => println!("  {:<40} not deployed", s.stack),
+        }
+    }
+    println!(
+        "  API URL: {}",
+        report
+            .api_url
+            .as_deref()
+            .unwrap_or("(none: service stack not deployed)")
+    );
+    match &report.model_sha256 {
+        Some(sha) => println!(
+            "  model live: sha256 {sha}, S3 version {}",
+            report
+                .model_version_id
+                .as_deref()
+                .filter(|v| !v.is_empty())
+                .unwrap_or("(latest)")
+        ),
+        None => println!("  model live: (none)"),
+    }
+    match &report.lock {
+        Some(lock) => println!("  lock: held by {}", lock.describe()),
+        None => println!("  lock: free"),
+    }
+    Ok(Status::Success)
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(12)]
+}
+
+async fn outputs(args: Args) -> anyhow::Result<Status> {
+    let session = Session::open(&args.common).await?;
+    let cfn = Cfn::new(aws::cloudformation(&session.sdk));
+    let mut all: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for rendered in &session.stacks {
+        if let Some(stack) = cfn.describe(&rendered.name).await? {
+            all.insert(stack.name.clone(), stack.outputs);
+        }
+    }
+    if args.common.output.is_json() {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&all).context("writing JSON")?
+        );
+    } else if all.is_empty() {
+        println!("env {}: no stack deployed", session.config.env);
+    } else {
+        for (stack, outputs) in &all {
+            println!("{stack}");
+            for (k, v) in outputs {
+                println!("  {k} = {v}");
+            }
+        }
+    }
+    Ok(Status::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_templates_are_the_same() {
+        assert_eq!(compare_templates("a: 1\n", "a: 1\n"), TemplateMatch::Same);
+    }
+
+    #[test]
+    fn line_endings_and_trailing_space_are_normalised_but_said() {
+        assert_eq!(
+            compare_templates("a: 1  \r\nb: 2\r\n\n", "a: 1\nb: 2\n"),
+            TemplateMatch::SameNormalised
+        );
+    }
+
+    #[test]
+    fn a_changed_value_or_indentation_differs() {
+        assert_eq!(
+            compare_templates("a: 2\n", "a: 1\n"),
+            TemplateMatch::Different
+        );
+        assert_eq!(
+            compare_templates("  a: 1\n", "a: 1\n"),
+            TemplateMatch::Different
+        );
+    }
+}
