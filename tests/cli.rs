@@ -176,6 +176,13 @@ fn wrong_type_out_of_range_and_missing_file_exit_non_zero_with_position() {
             "qa.yaml:2:14: `lambda.memory_mb` is 64, out of range: allowed 128..=10240",
         ),
         ("storage:\n  keep_noncurrent_versions: 0\n", "qa.yaml:2:29"),
+        // Above the function's own MAX_BATCH ceiling: it would deploy, then fail every call.
+        (
+            "lambda:\n  max_batch: 1001\n",
+            "`lambda.max_batch` is 1001, out of range: allowed 1..=1000",
+        ),
+        // `irisctl package` builds x86_64 only.
+        ("lambda:\n  architecture: arm64\n", "qa.yaml:2:17"),
     ] {
         std::fs::write(dir.path().join("qa.yaml"), text).expect("write");
         let o = irisctl(&["validate", "--env", "qa"], dir.path());
@@ -212,7 +219,10 @@ fn all_envs_reports_every_broken_env_and_fails() {
 fn usage_errors_exit_1_never_the_changes_pending_code() {
     // `plan --detailed-exitcode` reserves 2 for "changes pending": a mistyped flag in a CI
     // script must not look like that.
-    let o = irisctl(&["plan", "--env", "dev", "--detailed-exitcod"], &repo_envs());
+    let o = irisctl(
+        &["plan", "--env", "dev", "--detailed-exitcod"],
+        &repo_envs(),
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("--detailed-exitcod"), "{}", stderr(&o));
 

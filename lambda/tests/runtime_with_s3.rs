@@ -66,9 +66,12 @@ async fn serves_the_uploaded_model_from_s3() {
     let json = r.json();
     assert_eq!(json["species"], "setosa");
     assert_eq!(json["model"]["sha256"], loc.model_sha256);
-    if !loc.model_version_id.is_empty() {
-        assert_eq!(json["model"]["version_id"], loc.model_version_id);
-    }
+    // The upload turns versioning on: an empty version id would mean the pin is untested.
+    assert!(
+        !loc.model_version_id.is_empty(),
+        "the upload returned no version id"
+    );
+    assert_eq!(json["model"]["version_id"], loc.model_version_id);
 
     let batch = format!(
         r#"{{"instances":[{GOOD},{{"sepal_length":6.7,"sepal_width":3.0,"petal_length":5.2,"petal_width":2.3}}]}}"#
@@ -112,7 +115,11 @@ async fn corrupt_model_is_refused_then_retried_after_repair() {
         .expect("overwrite model.bin with corrupt bytes");
 
     // Pinned to the original version: the corrupt latest version does not matter.
-    if !loc.model_version_id.is_empty() {
+    assert!(
+        !loc.model_version_id.is_empty(),
+        "the upload returned no version id"
+    );
+    {
         let addr = start(
             env!("CARGO_BIN_EXE_bootstrap"),
             &[],

@@ -22,6 +22,16 @@ pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
 
+/// The same configuration, in the region an env names: an env's stacks live in its
+/// region whatever `AWS_REGION` or the profile says, so `deploy --env prod` can never
+/// land in the region the shell happened to have.
+pub async fn sdk_config_in(region: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_owned()))
+        .load()
+        .await
+}
+
 /// An S3 client. With a custom S3 endpoint (an emulator or an S3-compatible store) buckets
 /// are addressed by path: virtual-hosted addressing would need DNS for `<bucket>.<host>`,
 /// which loopback endpoints do not have. Real AWS keeps the SDK's default addressing.

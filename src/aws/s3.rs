@@ -60,8 +60,38 @@ impl S3Error {
         self.status == Some(501) || self.code.as_deref() == Some("NotImplemented")
     }
 
+    /// The object is absent. A missing *bucket* is not that: callers would otherwise say
+    /// "not locked" or "not uploaded" about an env whose bucket is gone. (HeadObject has no
+    /// body, so a HEAD on a missing bucket still reads as a missing object.)
     pub fn is_not_found(&self) -> bool {
+        if self.code.as_deref() == Some("NoSuchBucket") {
+            return false;
+        }
         self.status == Some(404) || matches!(self.code.as_deref(), Some("NoSuchKey" | "NotFound"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(status: u16, code: Option<&str>) -> S3Error {
+        S3Error {
+            operation: "GetObject",
+            bucket: "b".into(),
+            key: "k".into(),
+            status: Some(status),
+            code: code.map(str::to_owned),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_missing_bucket_is_not_a_missing_object() {
+        assert!(error(404, Some("NoSuchKey")).is_not_found());
+        assert!(error(404, None).is_not_found());
+        assert!(!error(404, Some("NoSuchBucket")).is_not_found());
+        assert!(!error(403, Some("AccessDenied")).is_not_found());
     }
 }
 

@@ -93,7 +93,7 @@ impl Session {
             );
         }
         let stacks = render::render_env(&config)?;
-        let sdk = aws::sdk_config().await;
+        let sdk = aws::sdk_config_in(&config.region.value).await;
         if config.emulator.value {
             let off = aws::endpoint::off_machine(&sdk, &aws::endpoint::Service::ALL);
             if !off.is_empty() {

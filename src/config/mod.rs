@@ -83,7 +83,7 @@ pub struct LambdaSettings {
     pub memory_mb: Sourced<u32>,
     pub timeout_s: Sourced<u32>,
     pub reserved_concurrency: Sourced<u32>,
-    /// `x86_64` or `arm64`: must match how the bootstrap binary was built.
+    /// `x86_64` (the only architecture `irisctl package` builds).
     pub architecture: Sourced<String>,
     pub max_batch: Sourced<u32>,
 }

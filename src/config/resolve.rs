@@ -239,9 +239,13 @@ pub(crate) fn resolve(
             l.architecture,
             "x86_64",
             "lambda.architecture",
-            &["x86_64", "arm64"],
+            // `irisctl package` builds x86_64 only; an arm64 function would be handed a
+            // bootstrap it cannot start.
+            &["x86_64"],
         )?,
-        max_batch: cx.number(l.max_batch, 100, "lambda.max_batch", 1..=10_000)?,
+        // The function refuses MAX_BATCH above 1000 (lambda/src/config.rs,
+        // MAX_BATCH_CEILING): a larger value here would deploy and then fail every call.
+        max_batch: cx.number(l.max_batch, 100, "lambda.max_batch", 1..=1_000)?,
     };
 
     let a = raw.api.unwrap_or_default();

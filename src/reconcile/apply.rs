@@ -24,6 +24,10 @@ use crate::exit::Refusal;
 use crate::naming::StackKind;
 use crate::render::{RenderedStack, cfn};
 
+/// How many `--timeout`-bounded stack operations one deploy may run at most (see
+/// `take_lock`).
+const LOCK_OPERATIONS: u32 = 7;
+
 /// Stack tags irisctl sets at run time and keeps as they are on an update, so a deploy that
 /// changes nothing else stays a no-op (see docs/decisions.md).
 pub const RUNTIME_TAGS: [&str; 3] = ["irisctl:version", "irisctl:commit", "irisctl:owner"];
@@ -254,9 +258,12 @@ impl Reconciler<'_> {
 
     async fn take_lock(&self, bucket: &str, env: &str, slot: &LockSlot) -> anyhow::Result<()> {
         let bucket = Bucket::new(self.s3.clone(), bucket);
+        // `--timeout` bounds each stack operation, and one deploy can run seven of them
+        // (three stacks, each possibly deleted and recreated, plus the settle wait): the
+        // lock must outlive all of them, or a second deploy could take over a healthy one.
         let record = LockRecord::for_this_process(
             &self.opts.owner,
-            self.opts.timeout + Duration::from_secs(300),
+            self.opts.timeout * LOCK_OPERATIONS + Duration::from_secs(300),
         );
         let say = |m: &str| self.ui.say(m);
         let held = lock::acquire(&bucket, env, record, self.opts.lock_timeout, &say).await?;
