@@ -11,12 +11,13 @@ use aws_sdk_s3::primitives::ByteStream;
 use common::model::trained;
 use common::{GOOD, fake_aws_env, http, start};
 use iris_model::Artifact;
-use irisctl::local::model_upload::{ModelLocation, emulator_client, is_loopback_url, upload};
+use irisctl::aws::endpoint::is_loopback;
+use irisctl::local::model_upload::{ModelLocation, emulator_client, upload};
 
 fn endpoint() -> String {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
     assert!(
-        is_loopback_url(&endpoint),
+        is_loopback(&endpoint),
         "needs an S3 emulator on loopback: run scripts/test (starts the emulators), or start one and \
          set AWS_ENDPOINT_URL=http://127.0.0.1:PORT (got {endpoint:?})"
     );

@@ -12,6 +12,9 @@ use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use base64::Engine as _;
 use iris_model::{Artifact, MANIFEST_FILE, MODEL_FILE};
 
+use crate::aws::{self, endpoint, endpoint::Service};
+use crate::reconcile::artifacts;
+
 /// Where the function finds its model: exactly the service template's env vars.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelLocation {
@@ -39,47 +42,22 @@ impl ModelLocation {
     }
 }
 
-/// The S3 endpoint from `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`, required to be loopback.
-pub fn loopback_endpoint() -> anyhow::Result<String> {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
-        .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
-        .context("`local serve --model` uploads to an emulator: set AWS_ENDPOINT_URL (e.g. http://127.0.0.1:4566)")?;
-    if !is_loopback_url(&endpoint) {
+/// An S3 client for the emulator, built like every other irisctl client
+/// (`aws::sdk_config`, so profiles' `endpoint_url` count too), and refused unless S3 is
+/// served from this machine.
+pub async fn emulator_client() -> anyhow::Result<Client> {
+    let sdk = aws::sdk_config().await;
+    if let Some((_, url)) = endpoint::off_machine(&sdk, &[Service::S3])
+        .into_iter()
+        .next()
+    {
         bail!(
-            "refusing to upload to {endpoint}: `local serve --model` only talks to an emulator on loopback (127.0.0.1)"
+            "refusing to upload to {}: `local serve --model` only talks to an emulator on \
+             loopback; point AWS_ENDPOINT_URL at it (`eval \"$(scripts/emulator env)\"`)",
+            url.as_deref().unwrap_or("real AWS (no endpoint override)")
         );
     }
-    Ok(endpoint)
-}
-
-/// True for `http(s)://127.0.0.1[:port]/...`, `localhost` and `[::1]`.
-pub fn is_loopback_url(url: &str) -> bool {
-    let Some(rest) = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-    else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.contains('@') {
-        return false;
-    }
-    let host = if authority.starts_with('[') {
-        authority.split_inclusive(']').next().unwrap_or("")
-    } else {
-        authority.split(':').next().unwrap_or("")
-    };
-    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
-}
-
-pub async fn emulator_client() -> anyhow::Result<Client> {
-    let endpoint = loopback_endpoint()?;
-    let shared = aws_config::load_from_env().await;
-    let conf = aws_sdk_s3::config::Builder::from(&shared)
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .build();
-    Ok(Client::from_conf(conf))
+    Ok(aws::s3(&sdk))
 }
 
 /// Verifies the artifact in `dir`, makes sure `bucket` exists with versioning on, and
@@ -89,8 +67,8 @@ pub async fn upload(client: &Client, bucket: &str, dir: &Path) -> anyhow::Result
         .with_context(|| format!("loading the model artifact in {}", dir.display()))?;
     let sha = artifact.manifest.sha256.clone();
     ensure_bucket(client, bucket).await?;
-    let model_key = format!("models/{sha}/{MODEL_FILE}");
-    let manifest_key = format!("models/{sha}/{MANIFEST_FILE}");
+    let model_key = artifacts::model_key(&sha);
+    let manifest_key = artifacts::manifest_key(&sha);
     let model_version_id = put(client, bucket, &model_key, &dir.join(MODEL_FILE)).await?;
     let manifest_version_id = put(client, bucket, &manifest_key, &dir.join(MANIFEST_FILE)).await?;
     Ok(ModelLocation {
@@ -148,28 +126,6 @@ async fn put(client: &Client, bucket: &str, key: &str, file: &Path) -> anyhow::R
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_loopback_endpoints_pass() {
-        for ok in [
-            "http://127.0.0.1:4566",
-            "http://localhost:5000/",
-            "http://[::1]:4566",
-            "https://127.0.0.1",
-        ] {
-            assert!(is_loopback_url(ok), "{ok}");
-        }
-        for bad in [
-            "https://s3.amazonaws.com",
-            "http://127.0.0.1.evil.com:4566",
-            "http://user@127.0.0.1:4566",
-            "127.0.0.1:4566",
-            "http://10.0.0.1:4566",
-            "",
-        ] {
-            assert!(!is_loopback_url(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn env_uses_the_template_variable_names() {
