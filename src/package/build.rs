@@ -15,6 +15,15 @@ pub const PROFILE: &str = "lambda";
 
 /// Which target to build for, after probing the toolchain.
 pub fn choose_target(allow_rustup: bool) -> Option<&'static str> {
+    // The AWS SDK's TLS stack (aws-lc-sys) compiles C: a musl build needs a musl C
+    // compiler, and without one it fails halfway instead of falling back.
+    if !musl_cc_available() {
+        eprintln!(
+            "package: no musl C compiler (musl-gcc; `apt-get install musl-tools`) for {MUSL}; \
+             falling back to the host (glibc) build; its glibc needs are checked before zipping"
+        );
+        return None;
+    }
     if musl_installed() {
         return Some(MUSL);
     }
@@ -33,6 +42,10 @@ pub fn choose_target(allow_rustup: bool) -> Option<&'static str> {
         "package: falling back to the host (glibc) build; its glibc needs are checked before zipping"
     );
     None
+}
+
+fn musl_cc_available() -> bool {
+    std::env::var_os("CC_x86_64_unknown_linux_musl").is_some() || which("musl-gcc")
 }
 
 fn musl_installed() -> bool {
