@@ -209,9 +209,16 @@ impl Reconciler<'_> {
         available.extend(result.outputs.clone());
         report.stacks.push(result);
 
+        // Described once under the lock: its parameters say which artifacts already run,
+        // and the same description starts the service stack's reconcile.
+        let service_now = self.cfn.describe(&service.name).await?;
         if let Some(artifacts) = artifacts {
             let bucket = Bucket::new(self.s3.clone(), &bucket_name);
-            let (pins, uploads) = artifacts::sync(&bucket, artifacts, true)
+            let deployed = service_now
+                .as_ref()
+                .filter(|s| settled_healthy(&s.status))
+                .map(|s| &s.parameters);
+            let (pins, uploads) = artifacts::sync(&bucket, artifacts, true, deployed)
                 .await
                 .context("uploading the artifacts")?;
             for key in &uploads.uploaded {
@@ -226,7 +233,9 @@ impl Reconciler<'_> {
             report.uploads = Some(uploads);
         }
 
-        let (result, stack) = self.reconcile_stack(target, service, &available).await?;
+        let (result, stack) = self
+            .reconcile_stack_from(target, service, &available, service_now)
+            .await?;
         report.api_url = result.outputs.get("ApiUrl").cloned();
         report.model_sha256 = stack.parameters.get("ModelSha256").cloned();
         report.model_version_id = stack.parameters.get("ModelVersionId").cloned();
@@ -280,12 +289,30 @@ impl Reconciler<'_> {
         rendered: &RenderedStack,
         available: &BTreeMap<String, String>,
     ) -> anyhow::Result<(StackResult, Stack)> {
+        let current = self.cfn.describe(&rendered.name).await?;
+        self.reconcile_stack_from(target, rendered, available, current)
+            .await
+    }
+
+    /// [`Self::reconcile_stack`] from `first`, a description of the stack taken under the
+    /// lock; later rounds describe it again.
+    async fn reconcile_stack_from(
+        &self,
+        target: &Target<'_>,
+        rendered: &RenderedStack,
+        available: &BTreeMap<String, String>,
+        first: Option<Stack>,
+    ) -> anyhow::Result<(StackResult, Stack)> {
         let name = rendered.name.as_str();
         let protected = target.protected();
         let mut recreated: Option<String> = None;
         let mut settle_waited = Duration::ZERO;
+        let mut first = Some(first);
         loop {
-            let current = self.cfn.describe(name).await?;
+            let current = match first.take() {
+                Some(described) => described,
+                None => self.cfn.describe(name).await?,
+            };
             let situation = self.situation(target, name, current.as_ref()).await?;
             match decide(&situation) {
                 Next::Create => {
@@ -631,7 +658,11 @@ impl Reconciler<'_> {
                     (artifacts, available.get("ModelBucketName"))
             {
                 let bucket = Bucket::new(self.s3.clone(), bucket);
-                let (pins, _) = artifacts::sync(&bucket, artifacts, false).await?;
+                let deployed = current
+                    .as_ref()
+                    .filter(|s| settled_healthy(&s.status))
+                    .map(|s| &s.parameters);
+                let (pins, _) = artifacts::sync(&bucket, artifacts, false, deployed).await?;
                 available.extend(pins.parameters());
             }
             let situation = self.situation(target, name, current.as_ref()).await?;
@@ -758,6 +789,15 @@ impl Reconciler<'_> {
         }
         Ok(recovered)
     }
+}
+
+/// A stack whose last operation finished and left it running what its parameters say
+/// (not a failed create, not mid-operation), so its artifact pins can be trusted.
+fn settled_healthy(status: &str) -> bool {
+    matches!(
+        status,
+        "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "UPDATE_ROLLBACK_COMPLETE" | "IMPORT_COMPLETE"
+    )
 }
 
 /// A failed operation → [`StackFailed`] with its root cause.

@@ -2,7 +2,9 @@
 //! manifest.json), read and checked locally, then uploaded under content-addressed keys
 //! with an S3 SHA-256 checksum (S3 verifies it before storing) unless an object with
 //! that checksum is already there. The pins (key, version id, sha256) become the service
-//! stack's parameters. Must not touch stacks.
+//! stack's parameters. An artifact the deployed service stack already pins with the same
+//! sha256 is neither looked up nor uploaded: CloudFormation's record is what runs. Must not
+//! touch stacks.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -113,14 +115,45 @@ impl Artifacts {
         })
     }
 
-    /// Keys paired with what goes there.
-    fn uploads(&self) -> [(String, &Blob); 3] {
+    /// Keys paired with what goes there and the service stack parameters that pin them
+    /// (key, sha256, version id). The manifest has no sha256 parameter, and the same
+    /// model.bin can come with a different manifest (its `created` time), so it is always
+    /// looked up.
+    fn uploads(&self) -> [(String, &Blob, Option<PinNames>); 3] {
         [
-            (lambda_key(&self.lambda_zip.sha256_hex), &self.lambda_zip),
-            (model_key(&self.model.sha256_hex), &self.model),
-            (manifest_key(&self.model.sha256_hex), &self.manifest),
+            (
+                lambda_key(&self.lambda_zip.sha256_hex),
+                &self.lambda_zip,
+                Some(("LambdaCodeKey", "LambdaCodeSha256", "LambdaCodeVersionId")),
+            ),
+            (
+                model_key(&self.model.sha256_hex),
+                &self.model,
+                Some(("ModelKey", "ModelSha256", "ModelVersionId")),
+            ),
+            (manifest_key(&self.model.sha256_hex), &self.manifest, None),
         ]
     }
+}
+
+/// Names of the (key, sha256, version id) parameters that pin one artifact.
+type PinNames = (&'static str, &'static str, &'static str);
+
+/// The version id `deployed` (the service stack's current parameters) pins for `key` when
+/// it pins exactly that key with the sha256 `sha` and a version id.
+fn pinned_version(
+    deployed: Option<&BTreeMap<String, String>>,
+    names: Option<PinNames>,
+    key: &str,
+    sha: &str,
+) -> Option<String> {
+    let (key_name, sha_name, version_name) = names?;
+    let deployed = deployed?;
+    let version = deployed.get(version_name)?;
+    (deployed.get(key_name).map(String::as_str) == Some(key)
+        && deployed.get(sha_name).map(String::as_str) == Some(sha)
+        && !version.is_empty())
+    .then(|| version.clone())
 }
 
 /// Where the artifacts live in S3: the service stack's parameters.
@@ -175,15 +208,23 @@ pub struct UploadReport {
 }
 
 /// Upload what is missing (`upload = true`) or only look (`upload = false`, for plan: a
-/// missing object's version id is then empty). Returns the pins.
+/// missing object's version id is then empty). `deployed` is the service stack's current
+/// parameters, when it has settled healthy: what it pins with the same sha256 is reused
+/// as is. Returns the pins.
 pub async fn sync(
     bucket: &Bucket,
     artifacts: &Artifacts,
     upload: bool,
+    deployed: Option<&BTreeMap<String, String>>,
 ) -> anyhow::Result<(Pins, UploadReport)> {
     let mut report = UploadReport::default();
     let mut versions = Vec::with_capacity(3);
-    for (key, blob) in artifacts.uploads() {
+    for (key, blob, names) in artifacts.uploads() {
+        if let Some(version) = pinned_version(deployed, names, &key, &blob.sha256_hex) {
+            report.skipped.push(key);
+            versions.push(version);
+            continue;
+        }
         let b64 = blob.sha256_b64();
         let existing = bucket.head(&key).await?;
         let version = match existing {
@@ -250,7 +291,7 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let (m, p) = write_fake(dir.path(), b"model-bytes");
         let a = Artifacts::load(&m, &p).expect("loads");
-        let keys: Vec<String> = a.uploads().into_iter().map(|(k, _)| k).collect();
+        let keys: Vec<String> = a.uploads().into_iter().map(|(k, _, _)| k).collect();
         let model_sha = hex::encode(Sha256::digest(b"model-bytes"));
         assert_eq!(keys[1], format!("models/{model_sha}/model.bin"));
         assert_eq!(keys[2], format!("models/{model_sha}/manifest.json"));
@@ -297,6 +338,108 @@ pub(crate) mod tests {
         std::fs::write(m.join(MANIFEST_FILE), "{not json").expect("write");
         let err = format!("{:#}", Artifacts::load(&m, &p).expect_err("bad json"));
         assert!(err.contains("not valid JSON"), "{err}");
+    }
+
+    /// A service stack's parameters pinning `a`'s Lambda zip and model at version `v1`.
+    fn deployed_pins(a: &Artifacts) -> BTreeMap<String, String> {
+        [
+            ("LambdaCodeKey", lambda_key(&a.lambda_zip.sha256_hex)),
+            ("LambdaCodeSha256", a.lambda_zip.sha256_hex.clone()),
+            ("LambdaCodeVersionId", "lambda-v1".into()),
+            ("ModelKey", model_key(&a.model.sha256_hex)),
+            ("ModelSha256", a.model.sha256_hex.clone()),
+            ("ModelVersionId", "model-v1".into()),
+            ("ManifestKey", manifest_key(&a.model.sha256_hex)),
+            ("ManifestVersionId", "manifest-v0".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    #[tokio::test]
+    async fn pinned_artifacts_with_the_same_sha_are_neither_looked_up_nor_uploaded() {
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        let dir = tempfile::tempdir().expect("tmp");
+        let (m, p) = write_fake(dir.path(), b"model-bytes");
+        let a = Artifacts::load(&m, &p).expect("loads");
+        let manifest = manifest_key(&a.model.sha256_hex);
+        let manifest_b64 = a.manifest.sha256_b64();
+        let head = mock!(aws_sdk_s3::Client::head_object)
+            .match_requests({
+                let manifest = manifest.clone();
+                move |req| req.key() == Some(manifest.as_str())
+            })
+            .then_output(move || {
+                aws_sdk_s3::operation::head_object::HeadObjectOutput::builder()
+                    .checksum_sha256(manifest_b64.clone())
+                    .version_id("manifest-v1")
+                    .build()
+            });
+        let put = mock!(aws_sdk_s3::Client::put_object).then_output(|| {
+            aws_sdk_s3::operation::put_object::PutObjectOutput::builder()
+                .version_id("new")
+                .build()
+        });
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head, &put]);
+        let bucket = Bucket::new(s3, "b");
+        let deployed = deployed_pins(&a);
+        let (pins, report) = sync(&bucket, &a, true, Some(&deployed))
+            .await
+            .expect("syncs");
+        // Only the manifest (no sha256 pin) is looked up; nothing is uploaded.
+        assert_eq!(head.num_calls(), 1);
+        assert_eq!(put.num_calls(), 0);
+        assert_eq!(pins.lambda_code_version_id, "lambda-v1");
+        assert_eq!(pins.model_version_id, "model-v1");
+        assert_eq!(pins.manifest_version_id, "manifest-v1");
+        assert!(report.uploaded.is_empty());
+        assert_eq!(report.skipped.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_changed_sha_is_uploaded_with_its_checksum_despite_the_pins() {
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        let dir = tempfile::tempdir().expect("tmp");
+        let (old_m, old_p) = write_fake(&dir.path().join("old"), b"old-model");
+        let deployed = deployed_pins(&Artifacts::load(&old_m, &old_p).expect("loads"));
+        let (m, p) = write_fake(&dir.path().join("new"), b"new-model");
+        let a = Artifacts::load(&m, &p).expect("loads");
+        let model = model_key(&a.model.sha256_hex);
+        let model_b64 = a.model.sha256_b64();
+        // Nothing with a checksum is there yet for the new model.
+        let head = mock!(aws_sdk_s3::Client::head_object).then_output(|| {
+            aws_sdk_s3::operation::head_object::HeadObjectOutput::builder().build()
+        });
+        let put = mock!(aws_sdk_s3::Client::put_object)
+            .match_requests(move |req| {
+                req.checksum_sha256().is_some()
+                    && (req.key() != Some(model.as_str())
+                        || req.checksum_sha256() == Some(model_b64.as_str()))
+            })
+            .then_output(|| {
+                aws_sdk_s3::operation::put_object::PutObjectOutput::builder()
+                    .version_id("new")
+                    .build()
+            });
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head, &put]);
+        let bucket = Bucket::new(s3, "b");
+        let (pins, report) = sync(&bucket, &a, true, Some(&deployed))
+            .await
+            .expect("syncs");
+        // The Lambda zip is the same and stays pinned; model and manifest are new.
+        assert_eq!(head.num_calls(), 2);
+        assert_eq!(put.num_calls(), 2);
+        assert_eq!(pins.lambda_code_version_id, "lambda-v1");
+        assert_eq!(pins.model_version_id, "new");
+        assert_eq!(pins.model_sha256, a.model.sha256_hex);
+        assert_eq!(
+            report.uploaded,
+            vec![
+                model_key(&a.model.sha256_hex),
+                manifest_key(&a.model.sha256_hex)
+            ]
+        );
     }
 
     #[test]
