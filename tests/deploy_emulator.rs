@@ -28,24 +28,6 @@ fn unique_env() -> String {
     )
 }
 
-/// A temporary envs dir holding a copy of the repo's env files plus `env` (from local.yaml).
-fn envs_dir(env: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("environments");
-    for entry in std::fs::read_dir(&repo).expect("environments/") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|e| e == "yaml") {
-            std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
-        }
-    }
-    std::fs::copy(
-        repo.join("local.yaml"),
-        dir.path().join(format!("{env}.yaml")),
-    )
-    .expect("copy");
-    dir
-}
-
 /// Small but well-formed artifacts: a real zip and a model with a manifest naming it.
 fn artifacts(dir: &Path, model: &[u8]) -> (PathBuf, PathBuf) {
     use sha2::Digest;
@@ -119,7 +101,7 @@ where
 {
     let aws = support::emulators().await;
     let env = unique_env();
-    let envs = envs_dir(&env);
+    let envs = support::envs_dir_with_emulator_env(&env);
     let work = tempfile::tempdir().expect("tempdir");
     let future = body(env.clone(), envs.path().to_owned(), work.path().to_owned());
     let outcome = tokio::spawn(future).await;

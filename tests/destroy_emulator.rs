@@ -43,24 +43,6 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// The repo's env files plus `env` (a copy of local.yaml) in a temporary dir.
-fn envs_dir(env: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("environments");
-    for entry in std::fs::read_dir(&repo).expect("environments/") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|e| e == "yaml") {
-            std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
-        }
-    }
-    std::fs::copy(
-        repo.join("local.yaml"),
-        dir.path().join(format!("{env}.yaml")),
-    )
-    .expect("copy");
-    dir
-}
-
 /// A well-formed model dir and package dir (the Lambda never runs on the emulator).
 fn artifacts(dir: &Path) -> (String, String) {
     use sha2::Digest;
@@ -123,7 +105,7 @@ async fn output(aws: &support::Aws, stack: &str, key: &str) -> String {
 async fn destroy_leaves_no_stack_bucket_version_or_image_and_reruns_cleanly() {
     let aws = support::emulators().await;
     let env = unique_env();
-    let envs = envs_dir(&env);
+    let envs = support::envs_dir_with_emulator_env(&env);
     let envs_s = envs.path().to_string_lossy().into_owned();
     let work = tempfile::tempdir().expect("tempdir");
     let (model, package) = artifacts(work.path());

@@ -370,3 +370,22 @@ pub async fn delete_repository(ecr: &aws_sdk_ecr::Client, repo: &str) -> Result<
         Err(err) => Err(format!("deleting repository {repo}: {err:?}")),
     }
 }
+
+/// A temporary envs dir: a copy of the repo's env files plus `env`, a copy of local.yaml,
+/// so each test deploys its own emulator env and tests can run in parallel.
+pub fn envs_dir_with_emulator_env(env: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("environments");
+    for entry in std::fs::read_dir(&repo).expect("environments/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+    std::fs::copy(
+        repo.join("local.yaml"),
+        dir.path().join(format!("{env}.yaml")),
+    )
+    .expect("copy");
+    dir
+}
