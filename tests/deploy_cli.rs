@@ -129,3 +129,22 @@ fn an_invalid_env_is_an_error_naming_the_file() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("local-bad.yaml"), "{}", stderr(&out));
 }
+
+#[test]
+fn output_formats_are_only_those_the_command_prints() {
+    // Markdown is plan's (a pull-request comment); deploy refuses it as a usage error
+    // (exit 1, never plan's "changes pending" 2) instead of printing text silently.
+    let out = irisctl(
+        &["deploy", "--env", "dev", "--output", "markdown"],
+        DEAD_ENDPOINT,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("markdown"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("text, json"), "{}", stderr(&out));
+    // recover and unlock print text only, so they take no --output at all.
+    for cmd in ["recover", "unlock"] {
+        let out = irisctl(&[cmd, "--env", "dev", "--output", "json"], DEAD_ENDPOINT);
+        assert_eq!(out.status.code(), Some(1), "{cmd}: {}", stderr(&out));
+        assert!(stderr(&out).contains("--output"), "{cmd}: {}", stderr(&out));
+    }
+}

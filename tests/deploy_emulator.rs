@@ -4,7 +4,7 @@
 //! `local-<unique>` env in a temporary envs dir and deletes its stacks (emptying the
 //! buckets first) even when it fails.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -26,31 +26,6 @@ fn unique_env() -> String {
         std::process::id(),
         nanos % 0xffff_ffff
     )
-}
-
-/// Small but well-formed artifacts: a real zip and a model with a manifest naming it.
-fn artifacts(dir: &Path, model: &[u8]) -> (PathBuf, PathBuf) {
-    use sha2::Digest;
-    let model_dir = dir.join("model");
-    let package_dir = dir.join("package");
-    std::fs::create_dir_all(&model_dir).expect("mkdir");
-    std::fs::create_dir_all(&package_dir).expect("mkdir");
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored)
-        .unix_permissions(0o755);
-    zip.start_file("bootstrap", options).expect("zip entry");
-    std::io::Write::write_all(&mut zip, b"#!/bin/sh\nexit 1\n").expect("zip write");
-    let zip = zip.finish().expect("zip finish").into_inner();
-    std::fs::write(package_dir.join("lambda.zip"), zip).expect("zip");
-    std::fs::write(model_dir.join("model.bin"), model).expect("model");
-    let sha = hex::encode(sha2::Sha256::digest(model));
-    std::fs::write(
-        model_dir.join("manifest.json"),
-        format!("{{\"schema_version\":1,\"sha256\":\"{sha}\"}}"),
-    )
-    .expect("manifest");
-    (model_dir, package_dir)
 }
 
 fn irisctl(args: &[&str]) -> Output {
@@ -116,7 +91,7 @@ where
 async fn deploy_from_nothing_then_no_changes_then_exactly_the_changed_setting() {
     with_env(|env, envs, work| async move {
         let envs_s = envs.to_string_lossy().into_owned();
-        let (model, package) = artifacts(&work, b"model version one");
+        let (model, package) = support::fake_artifacts(&work, b"model version one");
         let (model_s, package_s) = (
             model.to_string_lossy().into_owned(),
             package.to_string_lossy().into_owned(),
@@ -237,7 +212,7 @@ async fn deploy_from_nothing_then_no_changes_then_exactly_the_changed_setting() 
 async fn a_held_lock_stops_a_second_process_and_an_expired_one_is_taken_over() {
     with_env(|env, envs, work| async move {
         let envs_s = envs.to_string_lossy().into_owned();
-        let (model, package) = artifacts(&work, b"model for the lock test");
+        let (model, package) = support::fake_artifacts(&work, b"model for the lock test");
         let out = irisctl(&[
             "deploy",
             "--env",
@@ -304,6 +279,39 @@ async fn a_held_lock_stops_a_second_process_and_an_expired_one_is_taken_over() {
                 .is_none(),
             "lock left behind"
         );
+
+        // A run whose lock expired and was taken over must not remove the new holder's
+        // lock when it finally releases; the holder's release leaves no version behind.
+        let mut slow = LockRecord::for_this_process("slow-run", Duration::from_secs(600));
+        slow.expires_ms = slow.acquired_ms - 1;
+        let slow = lock::acquire(&bucket, &env, slow, Duration::ZERO, &say)
+            .await
+            .expect("the slow run takes the lock");
+        let taker = LockRecord::for_this_process("taker", Duration::from_secs(600));
+        let taker = lock::acquire(&bucket, &env, taker, Duration::ZERO, &say)
+            .await
+            .expect("the expired lock is taken over");
+        slow.release().await.expect("the slow run's release");
+        let now = bucket
+            .get(&lock::lock_key(&env))
+            .await
+            .expect("get")
+            .expect("the new holder's lock survives the old holder's release");
+        let holder: LockRecord = serde_json::from_slice(&now.body).expect("lock json");
+        assert_eq!(holder.owner, "taker");
+        taker.release().await.expect("release");
+        let versions = irisctl::aws::s3(&sdk)
+            .list_object_versions()
+            .bucket(bucket.name())
+            .prefix(lock::lock_key(&env))
+            .send()
+            .await
+            .expect("list versions");
+        assert!(
+            versions.versions().is_empty(),
+            "lock versions left: {:?}",
+            versions.versions()
+        );
     })
     .await;
 }
@@ -313,7 +321,7 @@ async fn a_held_lock_stops_a_second_process_and_an_expired_one_is_taken_over() {
 async fn ctrl_c_during_a_deploy_releases_the_lock() {
     use std::io::BufRead;
     with_env(|env, envs, work| async move {
-        let (model, package) = artifacts(&work, b"model for the interrupt test");
+        let (model, package) = support::fake_artifacts(&work, b"model for the interrupt test");
         let mut child = Command::new(env!("CARGO_BIN_EXE_irisctl"))
             .args([
                 "deploy",

@@ -10,7 +10,6 @@
 //! on moto, as real CloudFormation would have; deleting the stack cannot delete it there,
 //! so the test removes the (by then empty) repository itself.
 
-use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -40,35 +39,6 @@ fn text(out: &Output) -> String {
         out.status.code(),
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// A well-formed model dir and package dir (the Lambda never runs on the emulator).
-fn artifacts(dir: &Path) -> (String, String) {
-    use sha2::Digest;
-    let model = dir.join("model");
-    let package = dir.join("package");
-    std::fs::create_dir_all(&model).expect("mkdir");
-    std::fs::create_dir_all(&package).expect("mkdir");
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored)
-        .unix_permissions(0o755);
-    zip.start_file("bootstrap", options).expect("zip entry");
-    std::io::Write::write_all(&mut zip, b"#!/bin/sh\nexit 1\n").expect("zip write");
-    let zip = zip.finish().expect("zip").into_inner();
-    std::fs::write(package.join("lambda.zip"), zip).expect("zip");
-    let body = b"model for destroy";
-    std::fs::write(model.join("model.bin"), body).expect("model");
-    let sha = hex::encode(sha2::Sha256::digest(body));
-    std::fs::write(
-        model.join("manifest.json"),
-        format!("{{\"schema_version\":1,\"sha256\":\"{sha}\"}}"),
-    )
-    .expect("manifest");
-    (
-        model.to_string_lossy().into_owned(),
-        package.to_string_lossy().into_owned(),
     )
 }
 
@@ -108,7 +78,8 @@ async fn destroy_leaves_no_stack_bucket_version_or_image_and_reruns_cleanly() {
     let envs = support::envs_dir_with_emulator_env(&env);
     let envs_s = envs.path().to_string_lossy().into_owned();
     let work = tempfile::tempdir().expect("tempdir");
-    let (model, package) = artifacts(work.path());
+    let (model, package) = support::fake_artifacts(work.path(), b"model for destroy");
+    let (model, package) = (model.to_string_lossy(), package.to_string_lossy());
     let stacks: Vec<String> = ["storage", "auth", "service"]
         .iter()
         .map(|k| format!("iris-{env}-{k}"))

@@ -25,9 +25,21 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .with_max_level(level)
         .init();
 
-    let config = Config::from_env()
-        .inspect_err(|err| tracing::error!(event = "config_invalid", error = %err))?;
-    let app = Arc::new(App::new(config, S3Loader(iris_lambda::s3::client().await)));
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            tracing::error!(event = "config_invalid", error = %err);
+            return Err(init_failed("Runtime.InitError.Config", err).await);
+        }
+    };
+    let client = match iris_lambda::s3::client().await {
+        Ok(client) => client,
+        Err(err) => {
+            tracing::error!(event = "http_client_invalid", error = %err);
+            return Err(init_failed("Runtime.InitError.HttpClient", err).await);
+        }
+    };
+    let app = Arc::new(App::new(config, S3Loader(client)));
     app.warm().await;
 
     lambda_runtime::run(service_fn(
@@ -41,4 +53,33 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         },
     ))
     .await
+}
+
+/// Tell Lambda why init failed (`POST /runtime/init/error`, so the failure shows as that
+/// error type and message instead of a bare `Runtime.ExitError`), then let the process
+/// exit. The message names settings, never their secret values. Reporting is best effort:
+/// the error is returned whatever happens to the report.
+async fn init_failed(
+    error_type: &str,
+    err: impl std::error::Error + Send + Sync + 'static,
+) -> lambda_runtime::Error {
+    let body = serde_json::json!({ "errorType": error_type, "errorMessage": err.to_string() });
+    let request = lambda_runtime_api_client::build_request()
+        .method("POST")
+        .uri("/2018-06-01/runtime/init/error")
+        .header("lambda-runtime-function-error-type", error_type)
+        .header("content-type", "application/json")
+        .body(lambda_runtime_api_client::body::Body::from(
+            body.to_string(),
+        ));
+    match request {
+        Ok(request) => {
+            let client = lambda_runtime_api_client::PooledClient::builder().build();
+            if let Err(report) = client.call(request).await {
+                tracing::error!(event = "init_error_not_reported", error = %report);
+            }
+        }
+        Err(report) => tracing::error!(event = "init_error_not_reported", error = %report),
+    }
+    Box::new(err)
 }

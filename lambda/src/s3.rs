@@ -2,7 +2,12 @@
 //! GetObject calls (pinned to an object version when one is configured) and a size bound;
 //! must not verify or interpret the bytes (that is `loaded`).
 
+use aws_config::BehaviorVersion;
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::SharedHttpClient;
+use aws_smithy_http_client::HttpClientError;
+use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
 
 use crate::config::{Config, ObjectRef};
 use crate::loaded::{LoadedModel, VerifyError};
@@ -38,16 +43,41 @@ pub enum LoadError {
     },
 }
 
+/// The roots the function trusts for TLS (see the file's header for why only these).
+pub const AMAZON_ROOTS_PEM: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
+
+/// The HTTPS client: rustls (aws-lc) trusting the Amazon roots only. Setting `SSL_CERT_FILE`
+/// or `SSL_CERT_DIR` on the function switches to the platform's roots (a TLS-inspecting
+/// proxy, an S3-compatible store with its own CA).
+fn http_client() -> Result<SharedHttpClient, HttpClientError> {
+    let native = ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    let trust = if native {
+        TrustStore::default()
+    } else {
+        TrustStore::empty().with_pem_certificate(AMAZON_ROOTS_PEM)
+    };
+    let tls = TlsContext::builder().with_trust_store(trust).build()?;
+    Ok(aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(tls)
+        .build_https())
+}
+
 /// An S3 client from the standard AWS environment (credentials, region, and
 /// `AWS_ENDPOINT_URL[_S3]` for the emulators, which need path-style addressing).
-pub async fn client() -> Client {
-    let shared = aws_config::load_from_env().await;
+pub async fn client() -> Result<Client, HttpClientError> {
+    let shared = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client()?)
+        .load()
+        .await;
     let custom_endpoint = std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
         || std::env::var_os("AWS_ENDPOINT_URL").is_some();
     let conf = aws_sdk_s3::config::Builder::from(&shared)
         .force_path_style(custom_endpoint)
         .build();
-    Client::from_conf(conf)
+    Ok(Client::from_conf(conf))
 }
 
 /// Downloads model.bin and manifest.json concurrently, then verifies them.
@@ -118,4 +148,20 @@ async fn get(
         .into_bytes()
         .to_vec();
     Ok((bytes, version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+
+    #[test]
+    fn the_trusted_roots_are_the_five_amazon_roots_and_parse() {
+        let certs = CertificateDer::pem_slice_iter(AMAZON_ROOTS_PEM)
+            .collect::<Result<Vec<_>, _>>()
+            .expect("every certificate in the bundle parses");
+        assert_eq!(certs.len(), 5);
+        assert!(http_client().is_ok());
+    }
 }

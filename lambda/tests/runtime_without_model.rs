@@ -138,3 +138,44 @@ async fn bootstrap_answers_every_bad_request_and_fails_closed_without_model() {
     let r = http(addr, "GET", "/model", "").await;
     assert_eq!(r.status, 500, "{}", r.body);
 }
+
+/// A function whose settings are broken fails its init through the Runtime API's
+/// `/runtime/init/error` (what Lambda shows as the error), naming the setting, and exits.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_setting_is_reported_as_an_init_error_naming_it() {
+    use irisctl::local::runtime_api::RuntimeApi;
+
+    let (api, mut signals) =
+        RuntimeApi::new("arn:aws:lambda:us-east-1:000000000000:function:test".into());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, api.router()).await });
+
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_bootstrap"))
+        .env_clear()
+        .envs(env().into_iter().filter(|(k, _)| k != "MODEL_SHA256"))
+        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start bootstrap");
+    let body = tokio::time::timeout(Duration::from_secs(20), signals.init_errors.recv())
+        .await
+        .expect("an init error within 20 s")
+        .expect("init error body");
+    let body: serde_json::Value = serde_json::from_slice(&body).expect("init error is JSON");
+    assert_eq!(body["errorType"], "Runtime.InitError.Config", "{body}");
+    let message = body["errorMessage"].as_str().unwrap_or_default();
+    assert!(message.contains("MODEL_SHA256"), "{body}");
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("the process exits after reporting")
+        .expect("wait");
+    assert!(!status.success(), "init failure must not exit 0: {status}");
+    assert!(
+        signals.next_polled.try_recv().is_err(),
+        "a function whose init failed must not ask for invocations"
+    );
+}

@@ -104,11 +104,39 @@ pub struct ObjectInfo {
     pub version_id: String,
 }
 
-/// A stored object's body and entity tag.
+/// A stored object's body, entity tag and version.
 #[derive(Debug, Clone)]
 pub struct Fetched {
     pub body: Vec<u8>,
     pub etag: String,
+    /// `None` in an unversioned bucket.
+    pub version_id: Option<String>,
+}
+
+impl Fetched {
+    /// The entity tag and version this object was read at.
+    pub fn written(&self) -> Written {
+        Written {
+            etag: self.etag.clone(),
+            version_id: self.version_id.clone(),
+        }
+    }
+}
+
+/// What a conditional write stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub etag: String,
+    /// `None` in an unversioned bucket.
+    pub version_id: Option<String>,
+}
+
+/// A version id as S3 reports it: absent, empty and "null" (objects written while the
+/// bucket was unversioned) all mean there is no version to address.
+fn real_version(version: Option<&str>) -> Option<String> {
+    version
+        .filter(|v| !v.is_empty() && *v != "null")
+        .map(str::to_owned)
 }
 
 /// One bucket.
@@ -179,8 +207,8 @@ impl Bucket {
     }
 
     /// PutObject with `If-None-Match: *`: fails with a precondition error when the key
-    /// exists. Returns the new object's entity tag.
-    pub async fn put_if_absent(&self, key: &str, body: Vec<u8>) -> Result<String, S3Error> {
+    /// exists. Returns the new object's entity tag and version.
+    pub async fn put_if_absent(&self, key: &str, body: Vec<u8>) -> Result<Written, S3Error> {
         let out = self
             .client
             .put_object()
@@ -192,7 +220,10 @@ impl Bucket {
             .send()
             .await
             .map_err(|e| S3Error::from_sdk("PutObject", &self.name, key, e))?;
-        Ok(out.e_tag().unwrap_or_default().to_owned())
+        Ok(Written {
+            etag: out.e_tag().unwrap_or_default().to_owned(),
+            version_id: real_version(out.version_id()),
+        })
     }
 
     /// GetObject; `None` when there is no such object.
@@ -216,6 +247,7 @@ impl Bucket {
             }
         };
         let etag = out.e_tag().unwrap_or_default().to_owned();
+        let version_id = real_version(out.version_id());
         let body = out.body.collect().await.map_err(|e| S3Error {
             operation: "GetObject",
             bucket: self.name.clone(),
@@ -227,6 +259,7 @@ impl Bucket {
         Ok(Some(Fetched {
             body: body.into_bytes().to_vec(),
             etag,
+            version_id,
         }))
     }
 
@@ -243,7 +276,34 @@ impl Bucket {
         Ok(())
     }
 
-    /// DeleteObject, unconditionally (`irisctl unlock`).
+    /// DeleteObject of one version: removes exactly that version and nothing written after
+    /// it, and leaves no delete marker. Deleting a version that is already gone succeeds.
+    pub async fn delete_version(&self, key: &str, version_id: &str) -> Result<(), S3Error> {
+        match self
+            .client
+            .delete_object()
+            .bucket(&self.name)
+            .key(key)
+            .version_id(version_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                let err = S3Error::from_sdk("DeleteObject", &self.name, key, err);
+                // AWS answers 204 for a version that is gone; other stores say NoSuchVersion
+                // (404), and LocalStack "Invalid version id specified" (400) about an id it
+                // issued itself (docs/emulator-gaps.md).
+                let gone = err.is_not_found()
+                    || err.code.as_deref() == Some("NoSuchVersion")
+                    || (err.code.as_deref() == Some("InvalidArgument")
+                        && err.message.contains("Invalid version id"));
+                if gone { Ok(()) } else { Err(err) }
+            }
+        }
+    }
+
+    /// DeleteObject, unconditionally.
     pub async fn delete(&self, key: &str) -> Result<(), S3Error> {
         self.client
             .delete_object()

@@ -29,6 +29,9 @@ pub struct Args {
     /// Allow replacing this stateful resource (logical id) in a protected env; repeatable.
     #[arg(long = "allow-replace", value_name = "LOGICAL_ID")]
     pub allow_replace: Vec<String>,
+    /// Output format: a text summary, or one JSON report on stdout.
+    #[arg(long, value_enum, default_value_t = session::Output::Text)]
+    pub output: session::Output,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
@@ -37,7 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
 }
 
 async fn deploy(args: Args) -> anyhow::Result<Status> {
-    let json = args.common.output.is_json();
+    let json = args.output == session::Output::Json;
     let env_name = args.common.env.clone();
     let artifacts = match (&args.model, &args.package) {
         (Some(model), Some(package)) => Some(

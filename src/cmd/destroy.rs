@@ -25,6 +25,9 @@ pub struct Args {
     /// Allow destroying a protected env (you still type its name back on a terminal).
     #[arg(long = "force-protected")]
     pub force_protected: bool,
+    /// Output format: a text summary, or one JSON report on stdout.
+    #[arg(long, value_enum, default_value_t = session::Output::Text)]
+    pub output: session::Output,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
@@ -103,7 +106,7 @@ async fn destroy(args: Args) -> anyhow::Result<Status> {
         .into();
         report.error = Some(format!("{err:#}"));
     }
-    if args.common.output.is_json() {
+    if args.output == session::Output::Json {
         println!(
             "{}",
             serde_json::to_string_pretty(&report).context("writing the JSON report")?

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::session::{self, Output, Session};
+use super::session::{self, PlanOutput, Session};
 use crate::exit::Status;
 use crate::reconcile::artifacts::Artifacts;
 
@@ -23,6 +23,9 @@ pub struct Args {
     /// Package directory holding lambda.zip.
     #[arg(long, env = "IRISCTL_PACKAGE_DIR", requires = "model")]
     pub package: Option<PathBuf>,
+    /// Output format (markdown: a table for a pull-request comment).
+    #[arg(long, value_enum, default_value_t = PlanOutput::Text)]
+    pub output: PlanOutput,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
@@ -41,10 +44,10 @@ async fn plan(args: Args) -> anyhow::Result<Status> {
     let reconciler = session.reconciler(false, Vec::new(), &never, args.common.lock_timeout);
     let target = session.target()?;
     let plan = reconciler.plan(&target, artifacts.as_ref()).await?;
-    match args.common.output {
-        Output::Text => print!("{}", plan.to_text()),
-        Output::Json => println!("{}", plan.to_json()),
-        Output::Markdown => print!("{}", plan.to_markdown()),
+    match args.output {
+        PlanOutput::Text => print!("{}", plan.to_text()),
+        PlanOutput::Json => println!("{}", plan.to_json()),
+        PlanOutput::Markdown => print!("{}", plan.to_markdown()),
     }
     Ok(if plan.has_changes() && args.detailed_exitcode {
         Status::ChangesPending

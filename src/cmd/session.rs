@@ -32,23 +32,21 @@ pub struct CommonArgs {
     /// How long to wait for the env lock, or for another operation on a stack to settle.
     #[arg(long = "lock-timeout", default_value = "2m", value_parser = humantime::parse_duration)]
     pub lock_timeout: Duration,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
 }
 
+/// deploy's output: a text summary, or one JSON report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Output {
     Text,
     Json,
-    /// Plan only: a table for a pull-request comment.
-    Markdown,
 }
 
-impl Output {
-    pub fn is_json(self) -> bool {
-        self == Output::Json
-    }
+/// plan's output: as deploy's, or a table for a pull-request comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanOutput {
+    Text,
+    Json,
+    Markdown,
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -20,6 +20,9 @@ use crate::reconcile::lock::{LockRecord, lock_key};
 pub struct Args {
     #[command(flatten)]
     pub common: session::CommonArgs,
+    /// Output format: text, or JSON on stdout.
+    #[arg(long, value_enum, default_value_t = session::Output::Text)]
+    pub output: session::Output,
 }
 
 /// How a deployed template compares with the rendered one.
@@ -132,7 +135,7 @@ async fn status(args: Args) -> anyhow::Result<Status> {
             report.lock = serde_json::from_slice(&held.body).ok();
         }
     }
-    if args.common.output.is_json() {
+    if args.output == session::Output::Json {
         println!(
             "{}",
             serde_json::to_string_pretty(&report).context("writing JSON")?
@@ -197,7 +200,7 @@ async fn outputs(args: Args) -> anyhow::Result<Status> {
             all.insert(stack.name.clone(), stack.outputs);
         }
     }
-    if args.common.output.is_json() {
+    if args.output == session::Output::Json {
         println!(
             "{}",
             serde_json::to_string_pretty(&all).context("writing JSON")?

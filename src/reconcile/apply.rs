@@ -187,14 +187,28 @@ impl Reconciler<'_> {
         let mut available: BTreeMap<String, String> = BTreeMap::new();
         // The lock lives in the storage stack's bucket: lock first when the bucket exists,
         // otherwise right after the storage stack has created it.
-        if let Some(current) = self.cfn.describe(&storage.name).await?
+        let before_lock = self.cfn.describe(&storage.name).await?;
+        let mut storage_now = None;
+        if let Some(current) = before_lock
             && !current.status.ends_with("_FAILED")
             && current.status != "ROLLBACK_COMPLETE"
             && let Some(bucket) = current.outputs.get("ModelBucketName")
         {
-            self.take_lock(bucket, target.env(), slot).await?;
+            let contended = self.take_lock(bucket, target.env(), slot).await?;
+            // Won at the first try: nobody held the lock, so no irisctl run changed the
+            // stack between that description and now (a stack change takes far longer
+            // than one round trip, and runs under the lock). Otherwise describe again.
+            if !contended {
+                storage_now = Some(Some(current));
+            }
         }
-        let (result, _) = self.reconcile_stack(target, storage, &available).await?;
+        let (result, _) = match storage_now {
+            Some(described) => {
+                self.reconcile_stack_from(target, storage, &available, described)
+                    .await?
+            }
+            None => self.reconcile_stack(target, storage, &available).await?,
+        };
         available.extend(result.outputs.clone());
         report.stacks.push(result);
         let bucket_name = available
@@ -205,30 +219,18 @@ impl Reconciler<'_> {
             self.take_lock(&bucket_name, target.env(), slot).await?;
         }
 
-        let (result, _) = self.reconcile_stack(target, auth, &available).await?;
+        // The auth stack and the artifacts do not depend on each other: reconcile the one
+        // while the other is described and uploaded (on AWS, Cognito takes seconds and so
+        // can a zip upload).
+        let (auth_done, artifacts_done) = tokio::join!(
+            self.reconcile_stack(target, auth, &available),
+            self.prepare_service(&service.name, &bucket_name, artifacts)
+        );
+        let (result, _) = auth_done?;
         available.extend(result.outputs.clone());
         report.stacks.push(result);
-
-        // Described once under the lock: its parameters say which artifacts already run,
-        // and the same description starts the service stack's reconcile.
-        let service_now = self.cfn.describe(&service.name).await?;
-        if let Some(artifacts) = artifacts {
-            let bucket = Bucket::new(self.s3.clone(), &bucket_name);
-            let deployed = service_now
-                .as_ref()
-                .filter(|s| settled_healthy(&s.status))
-                .map(|s| &s.parameters);
-            let (pins, uploads) = artifacts::sync(&bucket, artifacts, true, deployed)
-                .await
-                .context("uploading the artifacts")?;
-            for key in &uploads.uploaded {
-                self.ui.say(&format!("uploaded s3://{bucket_name}/{key}"));
-            }
-            for key in &uploads.skipped {
-                self.ui.say(&format!(
-                    "s3://{bucket_name}/{key} already there (same sha256), not uploaded"
-                ));
-            }
+        let (service_now, synced) = artifacts_done?;
+        if let Some((pins, uploads)) = synced {
             available.extend(pins.parameters());
             report.uploads = Some(uploads);
         }
@@ -241,6 +243,38 @@ impl Reconciler<'_> {
         report.model_version_id = stack.parameters.get("ModelVersionId").cloned();
         report.stacks.push(result);
         Ok(())
+    }
+
+    /// Describe the service stack (once, under the lock: its parameters say which artifacts
+    /// already run, and the same description starts its reconcile) and upload what it
+    /// does not run yet.
+    async fn prepare_service(
+        &self,
+        service: &str,
+        bucket_name: &str,
+        artifacts: Option<&Artifacts>,
+    ) -> anyhow::Result<(Option<Stack>, Option<(Pins, UploadReport)>)> {
+        let service_now = self.cfn.describe(service).await?;
+        let Some(artifacts) = artifacts else {
+            return Ok((service_now, None));
+        };
+        let bucket = Bucket::new(self.s3.clone(), bucket_name);
+        let deployed = service_now
+            .as_ref()
+            .filter(|s| settled_healthy(&s.status))
+            .map(|s| &s.parameters);
+        let (pins, uploads) = artifacts::sync(&bucket, artifacts, true, deployed)
+            .await
+            .context("uploading the artifacts")?;
+        for key in &uploads.uploaded {
+            self.ui.say(&format!("uploaded s3://{bucket_name}/{key}"));
+        }
+        for key in &uploads.skipped {
+            self.ui.say(&format!(
+                "s3://{bucket_name}/{key} already there (same sha256), not uploaded"
+            ));
+        }
+        Ok((service_now, Some((pins, uploads))))
     }
 
     /// Take the env lock when the env's bucket exists (recover and other commands that
@@ -265,7 +299,9 @@ impl Reconciler<'_> {
         }
     }
 
-    async fn take_lock(&self, bucket: &str, env: &str, slot: &LockSlot) -> anyhow::Result<()> {
+    /// Take the env lock into `slot`. Returns whether it was contended (see
+    /// [`HeldLock::contended`]).
+    async fn take_lock(&self, bucket: &str, env: &str, slot: &LockSlot) -> anyhow::Result<bool> {
         let bucket = Bucket::new(self.s3.clone(), bucket);
         // `--timeout` bounds each stack operation, and one deploy can run seven of them
         // (three stacks, each possibly deleted and recreated, plus the settle wait): the
@@ -276,10 +312,11 @@ impl Reconciler<'_> {
         );
         let say = |m: &str| self.ui.say(m);
         let held = lock::acquire(&bucket, env, record, self.opts.lock_timeout, &say).await?;
+        let contended = held.contended;
         *slot
             .lock()
             .map_err(|_| anyhow::anyhow!("lock slot poisoned"))? = Some(held);
-        Ok(())
+        Ok(contended)
     }
 
     /// Bring one stack to its rendered template.

@@ -1,8 +1,11 @@
 //! The env lock: one object per env, `locks/<env>.json` in the env's model bucket,
-//! created with `If-None-Match: *` so exactly one writer wins, released with `If-Match`
-//! on its entity tag so a run never deletes a lock it does not hold. An expired lock is
-//! taken over (conditional delete, then the conditional put again). Must not decide when
-//! to lock; deploy does (see docs/decisions.md for the first deploy, before the bucket
+//! created with `If-None-Match: *` so exactly one writer wins. It is released by deleting
+//! exactly the object version this run wrote (the bucket is versioned): that can never
+//! remove a lock written after it, leaves no delete marker, and is one call on AWS and on
+//! the emulators alike. Without a version id (an unversioned bucket) the release is a
+//! DeleteObject with `If-Match` on the entity tag. An expired lock is taken over the same
+//! way (delete the version read, then the conditional put again). Must not decide when to
+//! lock; deploy does (see docs/decisions.md for the first deploy, before the bucket
 //! exists).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -11,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::progress::timestamp;
 use super::waiter::poll_delays;
-use crate::aws::s3::{Bucket, S3Error};
+use crate::aws::s3::{Bucket, S3Error, Written};
 use crate::exit::Refusal;
 
 /// The lock object's key for `env`.
@@ -85,8 +88,11 @@ fn hostname() -> String {
 pub struct HeldLock {
     bucket: Bucket,
     key: String,
-    etag: String,
+    written: Written,
     pub record: LockRecord,
+    /// The first conditional put lost (the lock was held, or being released, by another
+    /// run): state read before acquiring must be read again.
+    pub contended: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,17 +125,19 @@ pub async fn acquire(
     let started = Instant::now();
     let mut delays = poll_delays();
     let mut told = false;
+    let mut contended = false;
     loop {
         match bucket.put_if_absent(&key, body.clone()).await {
-            Ok(etag) => {
+            Ok(written) => {
                 return Ok(HeldLock {
                     bucket: bucket.clone(),
                     key,
-                    etag,
+                    written,
                     record,
+                    contended,
                 });
             }
-            Err(err) if err.is_precondition_failed() => {}
+            Err(err) if err.is_precondition_failed() => contended = true,
             Err(err) => return Err(LockError::S3(err).into()),
         }
         // Someone holds it: who, and is it stale?
@@ -148,7 +156,7 @@ pub async fn acquire(
                 "taking over the expired lock of env `{env}` held by {}",
                 holder.describe()
             ));
-            match delete_if_still(bucket, &key, &held.etag).await {
+            match delete_if_still(bucket, &key, &held.written()).await {
                 Ok(()) => continue,
                 Err(err) if err.is_precondition_failed() || err.is_not_found() => continue,
                 Err(err) => return Err(LockError::S3(err).into()),
@@ -182,7 +190,7 @@ impl HeldLock {
 
     /// Release the lock if it is still ours (a taken-over lock is left to its new holder).
     pub async fn release(self) -> Result<(), S3Error> {
-        match delete_if_still(&self.bucket, &self.key, &self.etag).await {
+        match delete_if_still(&self.bucket, &self.key, &self.written).await {
             Err(err) if err.is_precondition_failed() || err.is_not_found() => Ok(()),
             other => other,
         }
@@ -196,14 +204,19 @@ pub async fn force_unlock(bucket: &Bucket, env: &str) -> anyhow::Result<Option<L
         return Ok(None);
     };
     let record = serde_json::from_slice(&held.body).ok();
-    delete_if_still(bucket, &key, &held.etag).await?;
+    delete_if_still(bucket, &key, &held.written()).await?;
     Ok(record)
 }
 
-/// Delete `key` only while its entity tag is `etag`. Where the store does not implement
-/// `If-Match` on DeleteObject (LocalStack 2026.3), fall back to compare-then-delete, which
-/// leaves a race window of one round trip (docs/emulator-gaps.md).
-async fn delete_if_still(bucket: &Bucket, key: &str, etag: &str) -> Result<(), S3Error> {
+/// Remove the lock object `written` and nothing newer. In a versioned bucket: delete that
+/// version (gone already → success). Otherwise DeleteObject with `If-Match`; where the store
+/// does not implement that (LocalStack 2026.3), compare-then-delete, which leaves a race
+/// window of one round trip (docs/emulator-gaps.md).
+async fn delete_if_still(bucket: &Bucket, key: &str, written: &Written) -> Result<(), S3Error> {
+    if let Some(version) = &written.version_id {
+        return bucket.delete_version(key, version).await;
+    }
+    let etag = written.etag.as_str();
     match bucket.delete_if_match(key, etag).await {
         Err(err) if err.is_not_implemented() => match bucket.get(key).await? {
             Some(current) if current.etag == etag => bucket.delete(key).await,

@@ -25,9 +25,14 @@ impl Ui {
         }
     }
 
-    /// A message for the person running irisctl.
+    /// A message for the person running irisctl; without a terminal it carries the time,
+    /// like the event lines, so a CI log shows how long each step took.
     pub fn say(&self, message: &str) {
-        eprintln!("{message}");
+        if self.tty {
+            eprintln!("{message}");
+        } else {
+            eprintln!("{}", stamped(crate::reconcile::lock::now_ms(), message));
+        }
     }
 
     /// Progress for one stack operation with `total` resources expected.
@@ -57,6 +62,11 @@ pub struct Progress {
     bar: Option<ProgressBar>,
     stack: String,
     done: HashSet<String>,
+}
+
+/// A plain log line: `<RFC 3339 time>  <message>`, the shape of the event lines.
+pub fn stamped(now_ms: i64, message: &str) -> String {
+    format!("{}  {message}", timestamp(now_ms))
 }
 
 /// RFC 3339 time of an event.
@@ -102,7 +112,7 @@ impl Progress {
     pub fn note(&self, message: &str) {
         match &self.bar {
             Some(bar) => bar.println(message),
-            None => eprintln!("{message}"),
+            None => eprintln!("{}", stamped(crate::reconcile::lock::now_ms(), message)),
         }
     }
 
@@ -110,5 +120,21 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_with_message(status.to_owned());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_lines_carry_the_time_like_event_lines() {
+        assert_eq!(
+            stamped(
+                1_764_000_000_123,
+                "iris-dev-storage: creating (7 resources)"
+            ),
+            "2025-11-24T16:00:00.123Z  iris-dev-storage: creating (7 resources)"
+        );
     }
 }

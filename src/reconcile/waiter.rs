@@ -1,7 +1,10 @@
 //! Waiting for CloudFormation: a stack operation (streaming its events) or a change set
-//! being computed. Polls on a jittered exponential schedule (backon) that starts fast and
-//! grows to a few seconds, and goes back to fast while events keep arriving. A failed or
-//! throttled poll (after the SDK's own retries) is reported and polled again: it never
+//! being computed. Polls on a schedule proportional to how long the operation has run:
+//! the next poll comes after about a tenth of the time elapsed so far (at least 50 ms, at
+//! most 4 s, ±20 % jitter), so noticing the end never adds more than ~10 % to the
+//! operation's own time (docs/benchmarks.md "## Deploy"), while a long operation is polled
+//! every few seconds. Each poll asks for the status and the new events at once. A failed
+//! or throttled poll (after the SDK's own retries) is reported and polled again: it never
 //! fails an operation that succeeds. Must not start operations.
 
 use std::time::{Duration, Instant};
@@ -13,15 +16,26 @@ use super::progress::Progress;
 use super::state::{Operation, Settled, settled};
 use crate::aws::cloudformation::{Cfn, ChangeSet, StackEvent};
 
-/// First poll delay: CloudFormation often settles small stacks within a second.
-const MIN_DELAY: Duration = Duration::from_millis(150);
-/// Upper bound of the delay between polls.
+/// Shortest delay between polls of one operation.
+const MIN_DELAY: Duration = Duration::from_millis(50);
+/// Longest delay between polls of one operation.
 const MAX_DELAY: Duration = Duration::from_secs(4);
+/// The delay is this fraction of the operation's elapsed time.
+const ELAPSED_DIVISOR: u32 = 10;
 
-/// The delays between polls: 150 ms growing by 1.5× to 4 s, with jitter, endless.
+/// The delay before the next poll of an operation that has run for `elapsed`: a tenth of
+/// it, within [`MIN_DELAY`, `MAX_DELAY`], times a jitter factor in [0.8, 1.2) so that
+/// clients started together do not poll in lockstep.
+pub fn poll_delay(elapsed: Duration) -> Duration {
+    let base = (elapsed / ELAPSED_DIVISOR).clamp(MIN_DELAY, MAX_DELAY);
+    base.mul_f64(0.8 + 0.4 * fastrand::f64())
+}
+
+/// Delays between attempts at something another run holds (the env lock): 150 ms growing
+/// by 1.5x to 4 s, with jitter, endless.
 pub fn poll_delays() -> impl Iterator<Item = Duration> {
     ExponentialBuilder::default()
-        .with_min_delay(MIN_DELAY)
+        .with_min_delay(Duration::from_millis(150))
         .with_max_delay(MAX_DELAY)
         .with_factor(1.5)
         .with_jitter()
@@ -75,12 +89,19 @@ pub async fn wait_stack(
 ) -> Result<Waited, WaitError> {
     let started = Instant::now();
     let mut log = EventLog::new();
-    let mut delays = poll_delays();
     let mut failed_polls = 0;
     let mut last_status = String::from("(unknown)");
     loop {
+        let until = log
+            .newest_id()
+            .map(str::to_owned)
+            .or_else(|| boundary.clone());
+        let (described, events) = tokio::join!(
+            cfn.describe(stack_id),
+            cfn.events_since(stack_id, until.as_deref())
+        );
         let mut status_reason = None;
-        let status = match cfn.describe(stack_id).await {
+        let status = match described {
             Ok(Some(stack)) => {
                 status_reason = stack.status_reason;
                 Some(stack.status)
@@ -94,16 +115,10 @@ pub async fn wait_stack(
                 None
             }
         };
-        let until = log
-            .newest_id()
-            .map(str::to_owned)
-            .or_else(|| boundary.clone());
-        let mut fresh = 0;
-        match cfn.events_since(stack_id, until.as_deref()).await {
+        match events {
             Ok(events) => {
                 for e in log.absorb(events) {
                     progress.event(&e);
-                    fresh += 1;
                 }
             }
             Err(err) => {
@@ -141,10 +156,7 @@ pub async fn wait_stack(
                 waited: started.elapsed(),
             });
         }
-        if fresh > 0 {
-            delays = poll_delays();
-        }
-        let delay = delays.next().unwrap_or(MAX_DELAY);
+        let delay = poll_delay(started.elapsed());
         tokio::time::sleep(delay.min(timeout.saturating_sub(started.elapsed()))).await;
     }
 }
@@ -159,7 +171,6 @@ pub async fn wait_change_set(
     note: &(dyn Fn(&str) + Sync),
 ) -> Result<ChangeSet, WaitError> {
     let started = Instant::now();
-    let mut delays = poll_delays();
     let mut last_status = String::from("(unknown)");
     loop {
         match cfn.describe_change_set(stack, change_set).await {
@@ -175,7 +186,7 @@ pub async fn wait_change_set(
                 waited: started.elapsed(),
             });
         }
-        let delay = delays.next().unwrap_or(MAX_DELAY);
+        let delay = poll_delay(started.elapsed());
         tokio::time::sleep(delay.min(timeout.saturating_sub(started.elapsed()))).await;
     }
 }
@@ -185,11 +196,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn poll_delays_start_fast_grow_and_stay_bounded() {
+    fn poll_delay_is_a_tenth_of_the_elapsed_time_within_bounds_with_jitter() {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        for _ in 0..200 {
+            // Early: the floor (50 ms ± 20 %).
+            let d = ms(poll_delay(Duration::ZERO));
+            assert!((40.0..60.0).contains(&d), "{d}");
+            // Proportional: 10 s elapsed → ~1 s.
+            let d = ms(poll_delay(Duration::from_secs(10)));
+            assert!((800.0..1200.0).contains(&d), "{d}");
+            // Long operations: the ceiling (4 s ± 20 %).
+            let d = ms(poll_delay(Duration::from_secs(3600)));
+            assert!((3200.0..4800.0).contains(&d), "{d}");
+        }
+        let spread: std::collections::BTreeSet<u128> = (0..50)
+            .map(|_| poll_delay(Duration::from_secs(10)).as_millis())
+            .collect();
+        assert!(spread.len() > 5, "jittered: {spread:?}");
+    }
+
+    #[test]
+    fn lock_retry_delays_start_fast_grow_and_stay_bounded() {
         let delays: Vec<Duration> = poll_delays().take(30).collect();
         assert_eq!(delays.len(), 30, "the schedule never runs out");
         // Jitter adds up to one more delay on top.
-        assert!(delays[0] <= MIN_DELAY * 2, "{:?}", delays[0]);
+        assert!(delays[0] <= Duration::from_millis(300), "{:?}", delays[0]);
         assert!(delays.iter().all(|d| *d <= MAX_DELAY * 2), "{delays:?}");
         assert!(delays[29] >= MAX_DELAY, "{:?}", delays[29]);
     }

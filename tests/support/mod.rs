@@ -389,3 +389,33 @@ pub fn envs_dir_with_emulator_env(env: &str) -> tempfile::TempDir {
     .expect("copy");
     dir
 }
+
+/// Small but well-formed deploy artifacts in `dir`: `model/` (model.bin = `model` plus a
+/// manifest naming its sha256) and `package/lambda.zip` (a real zip whose bootstrap only
+/// exits; the Lambda never runs on the emulator). Returns (model dir, package dir).
+pub fn fake_artifacts(
+    dir: &std::path::Path,
+    model: &[u8],
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    use sha2::Digest;
+    let model_dir = dir.join("model");
+    let package_dir = dir.join("package");
+    std::fs::create_dir_all(&model_dir).expect("mkdir");
+    std::fs::create_dir_all(&package_dir).expect("mkdir");
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .unix_permissions(0o755);
+    zip.start_file("bootstrap", options).expect("zip entry");
+    std::io::Write::write_all(&mut zip, b"#!/bin/sh\nexit 1\n").expect("zip write");
+    let zip = zip.finish().expect("zip finish").into_inner();
+    std::fs::write(package_dir.join("lambda.zip"), zip).expect("zip");
+    std::fs::write(model_dir.join("model.bin"), model).expect("model");
+    let sha = hex::encode(sha2::Sha256::digest(model));
+    std::fs::write(
+        model_dir.join("manifest.json"),
+        format!("{{\"schema_version\":1,\"sha256\":\"{sha}\"}}"),
+    )
+    .expect("manifest");
+    (model_dir, package_dir)
+}
