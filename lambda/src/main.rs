@@ -72,14 +72,24 @@ async fn init_failed(
         .body(lambda_runtime_api_client::body::Body::from(
             body.to_string(),
         ));
-    match request {
-        Ok(request) => {
-            let client = lambda_runtime_api_client::PooledClient::builder().build();
+    // Read here rather than by the client, which panics without it (outside Lambda).
+    let endpoint = std::env::var("AWS_LAMBDA_RUNTIME_API")
+        .ok()
+        .and_then(|v| http::Uri::try_from(v).ok());
+    match (request, endpoint) {
+        (Ok(request), Some(endpoint)) => {
+            let client = lambda_runtime_api_client::PooledClient::builder()
+                .with_endpoint(endpoint)
+                .build();
             if let Err(report) = client.call(request).await {
                 tracing::error!(event = "init_error_not_reported", error = %report);
             }
         }
-        Err(report) => tracing::error!(event = "init_error_not_reported", error = %report),
+        (Err(report), _) => tracing::error!(event = "init_error_not_reported", error = %report),
+        (_, None) => tracing::error!(
+            event = "init_error_not_reported",
+            error = "AWS_LAMBDA_RUNTIME_API is not set or not a host:port"
+        ),
     }
     Box::new(err)
 }

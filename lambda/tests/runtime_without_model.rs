@@ -179,3 +179,25 @@ async fn a_broken_setting_is_reported_as_an_init_error_naming_it() {
         "a function whose init failed must not ask for invocations"
     );
 }
+
+/// Outside Lambda (no Runtime API to report to), a broken setting still ends in a logged
+/// error naming it and a failed exit, never a panic.
+#[test]
+fn without_a_runtime_api_a_broken_setting_exits_with_the_error_not_a_panic() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bootstrap"))
+        .env_clear()
+        .output()
+        .expect("run bootstrap");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{all}");
+    assert!(
+        all.contains("config_invalid") && all.contains("MODEL_"),
+        "{all}"
+    );
+    assert!(all.contains("init_error_not_reported"), "{all}");
+    assert!(!all.contains("panicked"), "{all}");
+}

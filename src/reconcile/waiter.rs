@@ -131,6 +131,17 @@ pub async fn wait_stack(
         }
         if let Some(status) = status {
             if let Some(outcome) = settled(op, &status) {
+                // The events were read alongside the status, so the last ones (the stack's
+                // own final event) may have come just after: read them once more.
+                let until = log
+                    .newest_id()
+                    .map(str::to_owned)
+                    .or_else(|| boundary.clone());
+                if let Ok(events) = cfn.events_since(stack_id, until.as_deref()).await {
+                    for e in log.absorb(events) {
+                        progress.event(&e);
+                    }
+                }
                 progress.finish(&status);
                 let events = log.events().to_vec();
                 let root_cause = match outcome {
