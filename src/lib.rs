@@ -5,6 +5,7 @@ pub mod aws;
 pub mod cmd;
 pub mod config;
 pub mod destroy;
+pub mod digest;
 pub mod exit;
 pub mod gc;
 pub mod local;

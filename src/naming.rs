@@ -4,8 +4,6 @@
 //! a stable hash of the full name), so the same env always gets the same names. Must not
 //! read files or talk to AWS.
 
-use sha2::{Digest, Sha256};
-
 /// The three stack kinds of an env, in deployment order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StackKind {
@@ -54,7 +52,7 @@ const HASH_LEN: usize = 8;
 
 /// First `len` hex digits of sha256(`input`): stable across runs, platforms and versions.
 pub fn short_hash(input: &str, len: usize) -> String {
-    let digest = hex::encode(Sha256::digest(input.as_bytes()));
+    let digest = crate::digest::sha256_hex(input);
     digest[..len.min(digest.len())].to_string()
 }
 

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use anyhow::Context;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::session::{self, Session};
 use crate::aws;
@@ -59,7 +58,7 @@ pub fn compare_templates(deployed: &str, rendered: &str) -> TemplateMatch {
 }
 
 fn sha256(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
+    crate::digest::sha256_hex(s)
 }
 
 #[derive(Debug, Serialize)]

@@ -9,7 +9,6 @@ use anyhow::{Context as _, bail};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
-use base64::Engine as _;
 use iris_model::{Artifact, MANIFEST_FILE, MODEL_FILE};
 
 use crate::aws::{self, endpoint, endpoint::Service};
@@ -107,9 +106,8 @@ async fn ensure_bucket(client: &Client, bucket: &str) -> anyhow::Result<()> {
 }
 
 async fn put(client: &Client, bucket: &str, key: &str, file: &Path) -> anyhow::Result<String> {
-    use sha2::{Digest as _, Sha256};
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let checksum = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes));
+    let checksum = crate::digest::sha256_b64(&bytes);
     let out = client
         .put_object()
         .bucket(bucket)

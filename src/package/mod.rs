@@ -10,7 +10,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use sha2::{Digest as _, Sha256};
 
 pub const ZIP_NAME: &str = "lambda.zip";
 pub const SHA_NAME: &str = "lambda.zip.sha256";
@@ -39,7 +38,7 @@ pub fn write_package(bootstrap: &Path, out_dir: &Path) -> anyhow::Result<Package
     })?;
 
     let zipped = zip::bootstrap_zip(&binary).context("zipping bootstrap")?;
-    let sha256 = hex::encode(Sha256::digest(&zipped));
+    let sha256 = crate::digest::sha256_hex(&zipped);
     fs::create_dir_all(out_dir)
         .with_context(|| format!("creating output directory {}", out_dir.display()))?;
     let zip_path = out_dir.join(ZIP_NAME);

@@ -10,8 +10,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use base64::Engine;
-use sha2::{Digest, Sha256};
 
 use crate::aws::s3::Bucket;
 
@@ -30,7 +28,7 @@ pub struct Blob {
 impl Blob {
     fn read(path: &Path) -> anyhow::Result<Blob> {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let sha256_hex = hex::encode(Sha256::digest(&bytes));
+        let sha256_hex = crate::digest::sha256_hex(&bytes);
         Ok(Blob {
             path: path.to_owned(),
             bytes,
@@ -39,8 +37,7 @@ impl Blob {
     }
 
     fn sha256_b64(&self) -> String {
-        let raw = Sha256::digest(&self.bytes);
-        base64::engine::general_purpose::STANDARD.encode(raw)
+        crate::digest::sha256_b64(&self.bytes)
     }
 }
 
@@ -277,7 +274,7 @@ pub(crate) mod tests {
         zip.extend_from_slice(&[0u8; 18]);
         std::fs::write(package_dir.join(LAMBDA_ZIP), &zip).expect("zip");
         std::fs::write(model_dir.join(MODEL_FILE), model).expect("model");
-        let sha = hex::encode(Sha256::digest(model));
+        let sha = crate::digest::sha256_hex(model);
         std::fs::write(
             model_dir.join(MANIFEST_FILE),
             format!("{{\"schema_version\":1,\"sha256\":\"{sha}\"}}"),
@@ -292,7 +289,7 @@ pub(crate) mod tests {
         let (m, p) = write_fake(dir.path(), b"model-bytes");
         let a = Artifacts::load(&m, &p).expect("loads");
         let keys: Vec<String> = a.uploads().into_iter().map(|(k, _, _)| k).collect();
-        let model_sha = hex::encode(Sha256::digest(b"model-bytes"));
+        let model_sha = crate::digest::sha256_hex(b"model-bytes");
         assert_eq!(keys[1], format!("models/{model_sha}/model.bin"));
         assert_eq!(keys[2], format!("models/{model_sha}/manifest.json"));
         assert!(keys[0].starts_with("lambda/") && keys[0].ends_with(".zip"));

@@ -9,7 +9,6 @@ mod context;
 use std::path::{Path, PathBuf};
 
 use minijinja::{Environment, UndefinedBehavior};
-use sha2::{Digest, Sha256};
 
 pub use context::predict_scope;
 
@@ -77,7 +76,7 @@ impl RenderedStack {
     /// sha256 (hex) of the body: compare with a deployed template's to tell drift in the
     /// template itself from a stack that is simply up to date.
     pub fn sha256(&self) -> String {
-        hex::encode(Sha256::digest(self.body.as_bytes()))
+        crate::digest::sha256_hex(&self.body)
     }
 }
 
@@ -126,7 +125,7 @@ fn stamp_api_hash(rendered: &str) -> Option<String> {
         return None;
     }
     let section = &rendered[begin..end];
-    let hash = hex::encode(Sha256::digest(section.as_bytes()));
+    let hash = crate::digest::sha256_hex(section);
     Some(rendered.replace(API_HASH_PLACEHOLDER, &hash[..12]))
 }
 

@@ -1,0 +1,33 @@
+//! SHA-256 in the two spellings irisctl and AWS use: lowercase hex (content-addressed keys,
+//! manifests, stack parameters, template hashes) and standard base64 (S3's
+//! `x-amz-checksum-sha256`). One place, so every caller hashes and spells it the same way.
+
+use base64::Engine as _;
+use sha2::{Digest as _, Sha256};
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
+    hex::encode(Sha256::digest(bytes.as_ref()))
+}
+
+/// Standard base64 SHA-256 of `bytes`, as S3 takes and returns checksums.
+pub fn sha256_b64(bytes: impl AsRef<[u8]>) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes.as_ref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_spellings_of_the_empty_input_match_the_published_digest() {
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            sha256_b64(b""),
+            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
+    }
+}
