@@ -18,6 +18,17 @@ pub const ENV_MODEL_SHA256: &str = "MODEL_SHA256";
 pub const ENV_MANIFEST_KEY: &str = "MANIFEST_KEY";
 pub const ENV_MANIFEST_VERSION_ID: &str = "MANIFEST_VERSION_ID";
 pub const ENV_MAX_BATCH: &str = "MAX_BATCH";
+/// Every variable the function reads: the service template sets exactly these, and
+/// `irisctl local serve` all but `MAX_BATCH` (lambda/tests/contract_with_irisctl.rs).
+pub const ENV_VARS: [&str; 7] = [
+    ENV_BUCKET,
+    ENV_MODEL_KEY,
+    ENV_MODEL_VERSION_ID,
+    ENV_MODEL_SHA256,
+    ENV_MANIFEST_KEY,
+    ENV_MANIFEST_VERSION_ID,
+    ENV_MAX_BATCH,
+];
 
 /// One S3 object: a key and, when pinned, its version id (`None` = latest, used on
 /// unversioned emulator buckets where the template passes an empty string).
