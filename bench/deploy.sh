@@ -3,7 +3,8 @@
 # on the same rendered templates and the same emulator, side by side: a create from
 # nothing and a no-op redeploy, with the AWS calls of each counted by a loopback proxy.
 # Also irisctl's create time against CloudFormation's own time for the same three stacks
-# (each stack's first to last event), and the no-op time without the proxy.
+# (irisctl's "creating" line to each stack's CREATE_COMPLETE event), and the no-op time
+# without the proxy.
 # Both sides deploy storage -> auth -> service, passing outputs as parameters and
 # uploading the same artifacts first (awscli: `aws s3 cp`, as a hand-written script would).
 #
