@@ -6,27 +6,13 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use irisctl::aws::s3::Bucket;
 use irisctl::reconcile::lock::{self, LockRecord};
 use serde_json::Value;
 
 mod support;
-
-fn unique_env() -> String {
-    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!(
-        "local-rc{:x}{:x}{count}",
-        std::process::id(),
-        nanos % 0xffff_ffff
-    )
-}
 
 fn irisctl(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_irisctl"))
@@ -35,17 +21,9 @@ fn irisctl(args: &[&str]) -> Output {
         .expect("run irisctl")
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", text(out)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", support::describe_output(out)))
 }
 
 /// Delete the env's stacks in reverse order, emptying its buckets first.
@@ -75,7 +53,7 @@ where
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let aws = support::emulators().await;
-    let env = unique_env();
+    let env = support::unique_env("rc");
     let envs = support::envs_dir_with_emulator_env(&env);
     let work = tempfile::tempdir().expect("tempdir");
     let future = body(env.clone(), envs.path().to_owned(), work.path().to_owned());
@@ -119,7 +97,12 @@ async fn deploy_from_nothing_then_no_changes_then_exactly_the_changed_setting() 
             "--output",
             "json",
         ]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            support::describe_output(&out)
+        );
         let report = json(&out);
         assert_eq!(report["outcome"], "succeeded");
         let stacks = report["stacks"].as_array().expect("stacks");
@@ -139,7 +122,12 @@ async fn deploy_from_nothing_then_no_changes_then_exactly_the_changed_setting() 
 
         // Nothing to do: plan exit 0, deploy says no changes and uploads nothing.
         let out = plan(&[]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            support::describe_output(&out)
+        );
         let out = deploy(&[
             "--model",
             &model_s,
@@ -148,7 +136,12 @@ async fn deploy_from_nothing_then_no_changes_then_exactly_the_changed_setting() 
             "--output",
             "json",
         ]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            support::describe_output(&out)
+        );
         let report = json(&out);
         for stack in report["stacks"].as_array().expect("stacks") {
             assert_eq!(stack["result"], "no_changes", "{report}");
@@ -165,7 +158,12 @@ async fn deploy_from_nothing_then_no_changes_then_exactly_the_changed_setting() 
         assert!(yaml.contains("memory_mb: 256"));
         std::fs::write(&file, yaml.replace("memory_mb: 256", "memory_mb: 384")).expect("write");
         let out = plan(&["--output", "json"]);
-        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            support::describe_output(&out)
+        );
         let planned = json(&out);
         let actions: Vec<&str> = planned["stacks"]
             .as_array()
@@ -180,7 +178,12 @@ async fn deploy_from_nothing_then_no_changes_then_exactly_the_changed_setting() 
         assert_eq!(changes[0]["action"], "Modify");
 
         let out = deploy(&["--output", "json"]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            support::describe_output(&out)
+        );
         let report = json(&out);
         assert_eq!(report["stacks"][2]["result"], "updated");
         assert_eq!(report["stacks"][2]["status"], "UPDATE_COMPLETE");
@@ -202,7 +205,12 @@ async fn deploy_from_nothing_then_no_changes_then_exactly_the_changed_setting() 
             "the deployed template has the new memory size"
         );
         let out = plan(&[]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            support::describe_output(&out)
+        );
     })
     .await;
 }
@@ -224,7 +232,12 @@ async fn a_held_lock_stops_a_second_process_and_an_expired_one_is_taken_over() {
             "--package",
             &package.to_string_lossy(),
         ]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            support::describe_output(&out)
+        );
 
         let sdk = irisctl::aws::sdk_config().await;
         let bucket = Bucket::new(
@@ -246,7 +259,12 @@ async fn a_held_lock_stops_a_second_process_and_an_expired_one_is_taken_over() {
             "--lock-timeout",
             "1s",
         ]);
-        assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "{}",
+            support::describe_output(&out)
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("is locked by lock-test@"), "{stderr}");
         assert!(
@@ -266,7 +284,12 @@ async fn a_held_lock_stops_a_second_process_and_an_expired_one_is_taken_over() {
             .await
             .expect("plant a stale lock");
         let out = irisctl(&["deploy", "--env", &env, "--envs-dir", &envs_s]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            support::describe_output(&out)
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("taking over the expired lock"), "{stderr}");
         assert!(stderr.contains("dead-run@"), "{stderr}");

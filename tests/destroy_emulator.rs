@@ -11,19 +11,10 @@
 //! so the test removes the (by then empty) repository itself.
 
 use std::process::{Command, Output};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_s3::primitives::ByteStream;
 
 mod support;
-
-fn unique_env() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("local-lc{:x}{:x}", std::process::id(), nanos % 0xffff_ffff)
-}
 
 fn irisctl(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_irisctl"))
@@ -31,15 +22,6 @@ fn irisctl(args: &[&str]) -> Output {
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run irisctl")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 async fn stack_exists(aws: &support::Aws, name: &str) -> bool {
@@ -74,7 +56,7 @@ async fn output(aws: &support::Aws, stack: &str, key: &str) -> String {
 #[ignore = "needs the emulators; scripts/test runs it"]
 async fn destroy_leaves_no_stack_bucket_version_or_image_and_reruns_cleanly() {
     let aws = support::emulators().await;
-    let env = unique_env();
+    let env = support::unique_env("lc");
     let envs = support::envs_dir_with_emulator_env(&env);
     let envs_s = envs.path().to_string_lossy().into_owned();
     let work = tempfile::tempdir().expect("tempdir");
@@ -101,7 +83,12 @@ async fn destroy_leaves_no_stack_bucket_version_or_image_and_reruns_cleanly() {
         "--package",
         &package,
     ]);
-    assert_eq!(deployed.status.code(), Some(0), "{}", text(&deployed));
+    assert_eq!(
+        deployed.status.code(),
+        Some(0),
+        "{}",
+        support::describe_output(&deployed)
+    );
     let status = irisctl(&[
         "status",
         "--env",
@@ -111,7 +98,12 @@ async fn destroy_leaves_no_stack_bucket_version_or_image_and_reruns_cleanly() {
         "--output",
         "json",
     ]);
-    assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+    assert_eq!(
+        status.status.code(),
+        Some(0),
+        "{}",
+        support::describe_output(&status)
+    );
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status JSON");
     for row in status["stacks"].as_array().expect("stacks") {
         assert_eq!(row["state"], "CREATE_COMPLETE", "{status:#}");
@@ -195,11 +187,16 @@ async fn destroy_leaves_no_stack_bucket_version_or_image_and_reruns_cleanly() {
 
     // No --yes and no terminal: refused, and nothing changed.
     let refused = irisctl(&["destroy", "--env", &env, "--envs-dir", &envs_s]);
-    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
+    assert_eq!(
+        refused.status.code(),
+        Some(3),
+        "{}",
+        support::describe_output(&refused)
+    );
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("--yes"),
         "{}",
-        text(&refused)
+        support::describe_output(&refused)
     );
     for stack in &stacks {
         assert!(
@@ -209,11 +206,16 @@ async fn destroy_leaves_no_stack_bucket_version_or_image_and_reruns_cleanly() {
     }
 
     let destroyed = irisctl(&["destroy", "--env", &env, "--envs-dir", &envs_s, "--yes"]);
-    assert_eq!(destroyed.status.code(), Some(0), "{}", text(&destroyed));
+    assert_eq!(
+        destroyed.status.code(),
+        Some(0),
+        "{}",
+        support::describe_output(&destroyed)
+    );
     assert!(
         String::from_utf8_lossy(&destroyed.stdout).contains(&format!("env `{env}` destroyed")),
         "{}",
-        text(&destroyed)
+        support::describe_output(&destroyed)
     );
 
     for stack in &stacks {
@@ -249,11 +251,16 @@ async fn destroy_leaves_no_stack_bucket_version_or_image_and_reruns_cleanly() {
     );
 
     let again = irisctl(&["destroy", "--env", &env, "--envs-dir", &envs_s, "--yes"]);
-    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        support::describe_output(&again)
+    );
     assert!(
         String::from_utf8_lossy(&again.stdout).contains("nothing to destroy"),
         "{}",
-        text(&again)
+        support::describe_output(&again)
     );
     cleanup.run(&aws).await.expect("cleanup");
 }

@@ -115,6 +115,31 @@ pub fn unique_name(test: &str) -> String {
     format!("{stem}-{suffix}")
 }
 
+/// A `local-*` env name no other test (or run) uses: `local-<tag><pid><clock><counter>`,
+/// short enough for the env's bucket name (at most 63 characters).
+pub fn unique_env(tag: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "local-{tag}{:x}{:x}{count}",
+        std::process::id(),
+        nanos % 0xffff_ffff
+    )
+}
+
+/// A finished command's exit status, stdout and stderr, for assertion messages.
+pub fn describe_output(out: &std::process::Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// Something a test created that must not outlive it.
 #[derive(Debug, Clone)]
 pub enum Resource {
