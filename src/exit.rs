@@ -1,4 +1,4 @@
-//! The stable exit codes (shared/DESIGN.md). CI scripts depend on these numbers, so they
+//! The stable exit codes (docs/design.md). CI scripts depend on these numbers, so they
 //! live in one place and never change meaning.
 
 use std::process::ExitCode;

@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod cmd;
 pub mod config;
+pub mod contract;
 pub mod destroy;
 pub mod digest;
 pub mod exit;

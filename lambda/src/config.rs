@@ -1,5 +1,5 @@
 //! The function's configuration, read once at cold start from the environment variables
-//! the service template sets (coord contract): where the model artifact lives in S3 and
+//! the service template sets (`irisctl::contract::function_env`): where the model artifact lives in S3 and
 //! what its checksum must be. Owns parsing and validating those values; must not touch
 //! AWS or the network.
 
@@ -60,7 +60,7 @@ pub struct Config {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error(
-        "environment variable {0} is not set (the service template sets it; see coord contracts)"
+        "environment variable {0} is not set (the service template sets it; deploy the function with irisctl)"
     )]
     Missing(&'static str),
     #[error("environment variable {name}={value:?} is invalid: {reason}")]

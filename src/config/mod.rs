@@ -65,7 +65,7 @@ pub enum AuthMode {
     /// Cognito user pool authorizer with the `predict` scope (every real env).
     Cognito,
     /// No authorizer: only allowed in an env marked `emulator: true`, because the
-    /// emulators cannot run Cognito authorizers (shared/emulators.md).
+    /// emulators cannot run Cognito authorizers (docs/emulator-gaps.md).
     None,
 }
 

@@ -1,0 +1,107 @@
+//! The names shared between the templates and the code that reads what they produce:
+//! stack outputs (passed on as the next stack's parameters, read by status, destroy and
+//! unlock), the artifact pins the service stack takes as parameters, and the environment
+//! variables the function reads. One spelling each, here; `tests/contract.rs` checks them
+//! against every env's rendered templates, so a rename on either side fails a test
+//! instead of a deploy. Must not hold logic.
+
+/// Outputs of the storage stack.
+pub mod storage {
+    pub const MODEL_BUCKET_NAME: &str = "ModelBucketName";
+    pub const MODEL_BUCKET_ARN: &str = "ModelBucketArn";
+    pub const KMS_KEY_ARN: &str = "KmsKeyArn";
+    pub const REPOSITORY_NAME: &str = "RepositoryName";
+    pub const REPOSITORY_URI: &str = "RepositoryUri";
+    pub const LOG_BUCKET_NAME: &str = "LogBucketName";
+    /// Every output the storage stack declares.
+    pub const OUTPUTS: [&str; 6] = [
+        MODEL_BUCKET_NAME,
+        MODEL_BUCKET_ARN,
+        KMS_KEY_ARN,
+        REPOSITORY_NAME,
+        REPOSITORY_URI,
+        LOG_BUCKET_NAME,
+    ];
+}
+
+/// Outputs of the auth stack.
+pub mod auth {
+    pub const USER_POOL_ID: &str = "UserPoolId";
+    pub const USER_POOL_ARN: &str = "UserPoolArn";
+    pub const USER_POOL_CLIENT_ID: &str = "UserPoolClientId";
+    pub const TOKEN_URL: &str = "TokenUrl";
+    pub const PREDICT_SCOPE: &str = "PredictScope";
+    /// Every output the auth stack declares.
+    pub const OUTPUTS: [&str; 5] = [
+        USER_POOL_ID,
+        USER_POOL_ARN,
+        USER_POOL_CLIENT_ID,
+        TOKEN_URL,
+        PREDICT_SCOPE,
+    ];
+}
+
+/// Outputs of the service stack.
+pub mod service {
+    pub const API_URL: &str = "ApiUrl";
+    pub const FUNCTION_NAME: &str = "FunctionName";
+    pub const FUNCTION_ARN: &str = "FunctionArn";
+    pub const DEAD_LETTER_QUEUE_URL: &str = "DeadLetterQueueUrl";
+    pub const ALARM_TOPIC_ARN: &str = "AlarmTopicArn";
+    /// Every output the service stack declares.
+    pub const OUTPUTS: [&str; 5] = [
+        API_URL,
+        FUNCTION_NAME,
+        FUNCTION_ARN,
+        DEAD_LETTER_QUEUE_URL,
+        ALARM_TOPIC_ARN,
+    ];
+}
+
+/// The artifact pins: service-stack parameters that say which bytes run (key, S3 object
+/// version, sha256 of each artifact). CloudFormation's parameter history is therefore the
+/// record of what ran when.
+pub mod pins {
+    pub const LAMBDA_CODE_KEY: &str = "LambdaCodeKey";
+    pub const LAMBDA_CODE_VERSION_ID: &str = "LambdaCodeVersionId";
+    pub const LAMBDA_CODE_SHA256: &str = "LambdaCodeSha256";
+    pub const MODEL_KEY: &str = "ModelKey";
+    pub const MODEL_VERSION_ID: &str = "ModelVersionId";
+    pub const MODEL_SHA256: &str = "ModelSha256";
+    pub const MANIFEST_KEY: &str = "ManifestKey";
+    pub const MANIFEST_VERSION_ID: &str = "ManifestVersionId";
+    /// Every pin, in the order the service template declares them.
+    pub const ALL: [&str; 8] = [
+        LAMBDA_CODE_KEY,
+        LAMBDA_CODE_VERSION_ID,
+        LAMBDA_CODE_SHA256,
+        MODEL_KEY,
+        MODEL_VERSION_ID,
+        MODEL_SHA256,
+        MANIFEST_KEY,
+        MANIFEST_VERSION_ID,
+    ];
+}
+
+/// The environment variables the function reads at cold start (the service template sets
+/// them; `irisctl local serve` sets all but the optional [`function_env::MAX_BATCH`]).
+/// `lambda/tests/contract_with_irisctl.rs` checks that the function reads exactly these.
+pub mod function_env {
+    pub const MODEL_BUCKET: &str = "MODEL_BUCKET";
+    pub const MODEL_KEY: &str = "MODEL_KEY";
+    pub const MODEL_VERSION_ID: &str = "MODEL_VERSION_ID";
+    pub const MODEL_SHA256: &str = "MODEL_SHA256";
+    pub const MANIFEST_KEY: &str = "MANIFEST_KEY";
+    pub const MANIFEST_VERSION_ID: &str = "MANIFEST_VERSION_ID";
+    pub const MAX_BATCH: &str = "MAX_BATCH";
+    /// Every variable, required ones first.
+    pub const ALL: [&str; 7] = [
+        MODEL_BUCKET,
+        MODEL_KEY,
+        MODEL_VERSION_ID,
+        MODEL_SHA256,
+        MANIFEST_KEY,
+        MANIFEST_VERSION_ID,
+        MAX_BATCH,
+    ];
+}
