@@ -121,6 +121,90 @@ async fn put(bucket: &Bucket, key: &str, file: &Path) -> anyhow::Result<String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_s3::operation::create_bucket::CreateBucketOutput;
+    use aws_sdk_s3::operation::head_bucket::HeadBucketOutput;
+    use aws_sdk_s3::operation::put_bucket_versioning::PutBucketVersioningOutput;
+    use aws_sdk_s3::operation::put_object::PutObjectOutput;
+    use aws_sdk_s3::types::{BucketVersioningStatus, ChecksumAlgorithm};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    #[tokio::test]
+    async fn a_missing_bucket_is_created_versioned_and_the_file_uploaded_with_its_checksum() {
+        let head = mock!(aws_sdk_s3::Client::head_bucket)
+            .sequence()
+            .http_status(404, None)
+            .build();
+        let create = mock!(aws_sdk_s3::Client::create_bucket)
+            .match_requests(|req| req.bucket() == Some("iris-local-models"))
+            .then_output(|| CreateBucketOutput::builder().build());
+        let versioning = mock!(aws_sdk_s3::Client::put_bucket_versioning)
+            .match_requests(|req| {
+                req.versioning_configuration()
+                    .and_then(|c| c.status())
+                    .is_some_and(|s| *s == BucketVersioningStatus::Enabled)
+            })
+            .then_output(|| PutBucketVersioningOutput::builder().build());
+        let expected = crate::digest::sha256_b64(b"model bytes");
+        let put_object = mock!(aws_sdk_s3::Client::put_object)
+            .match_requests(move |req| {
+                req.key() == Some("models/s/model.bin")
+                    && req.checksum_sha256() == Some(expected.as_str())
+                    && req.checksum_algorithm() == Some(&ChecksumAlgorithm::Sha256)
+            })
+            .then_output(|| PutObjectOutput::builder().version_id("v1").build());
+        let s3 = mock_client!(
+            aws_sdk_s3,
+            RuleMode::Sequential,
+            [&head, &create, &versioning, &put_object]
+        );
+        let bucket = Bucket::new(s3, "iris-local-models");
+        ensure_versioned_bucket(&bucket)
+            .await
+            .expect("bucket set up");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("model.bin");
+        std::fs::write(&file, b"model bytes").expect("write");
+        let version = put(&bucket, "models/s/model.bin", &file)
+            .await
+            .expect("uploaded");
+        assert_eq!(version, "v1");
+        assert_eq!(create.num_calls(), 1);
+        assert_eq!(put_object.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_existing_bucket_is_not_created_again_and_a_refusal_is_reported() {
+        let head = mock!(aws_sdk_s3::Client::head_bucket)
+            .then_output(|| HeadBucketOutput::builder().build());
+        let create = mock!(aws_sdk_s3::Client::create_bucket)
+            .then_output(|| CreateBucketOutput::builder().build());
+        let versioning = mock!(aws_sdk_s3::Client::put_bucket_versioning)
+            .then_output(|| PutBucketVersioningOutput::builder().build());
+        let s3 = mock_client!(
+            aws_sdk_s3,
+            RuleMode::MatchAny,
+            [&head, &create, &versioning]
+        );
+        ensure_versioned_bucket(&Bucket::new(s3, "b"))
+            .await
+            .expect("bucket set up");
+        assert_eq!(create.num_calls(), 0);
+        assert_eq!(versioning.num_calls(), 1);
+
+        let denied = mock!(aws_sdk_s3::Client::head_bucket)
+            .sequence()
+            .http_status(403, None)
+            .build();
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&denied, &create]);
+        let err = ensure_versioned_bucket(&Bucket::new(s3, "b"))
+            .await
+            .expect_err("403 is not 'missing'");
+        assert!(
+            format!("{err:#}").contains("checking whether bucket b exists"),
+            "{err:#}"
+        );
+        assert_eq!(create.num_calls(), 0);
+    }
 
     #[test]
     fn env_uses_the_template_variable_names() {
