@@ -4,8 +4,8 @@
 //! recognition of CloudFormation's "nothing to do" answers. Must not decide what to do
 //! with a stack, wait, sleep or retry (the SDK's retry config handles throttling).
 //!
-//! The calls are grouped by what they act on: [`stacks`] (whole stacks, including the
-//! account-wide listing gc reads), [`events`] (a stack's history) and [`change_sets`].
+//! The calls are grouped by what they act on: `stacks` (whole stacks, including the
+//! account-wide listing gc reads), `events` (a stack's history) and `change_sets`.
 
 mod change_sets;
 mod events;
