@@ -7,7 +7,9 @@
 
 use aws_sdk_s3::Client;
 
-use crate::aws::s3::{Bucket, DELETE_OBJECTS_LIMIT, KeyError, S3Error, VersionMarker};
+/// A key S3 refused, as [`EmptyError::Refused`] lists it.
+pub use crate::aws::s3::KeyError;
+use crate::aws::s3::{Bucket, DELETE_OBJECTS_LIMIT, S3Error, VersionMarker};
 
 /// Keys per DeleteObjects call: as many as S3 takes.
 pub const DELETE_BATCH: usize = DELETE_OBJECTS_LIMIT;
