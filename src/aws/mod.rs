@@ -2,13 +2,18 @@
 //! the AWS CLI reads it, and thin client constructors on top of it.
 //!
 //! Owns: credential/region/endpoint loading ([`sdk_config`]), per-service client
-//! construction, and the question "where will calls to service X go?" ([`endpoint`]).
+//! construction, the question "where will calls to service X go?" ([`endpoint`]), and
+//! every AWS API call irisctl makes, as typed methods of the per-service wrappers
+//! ([`cloudformation::Cfn`], [`s3::Bucket`], [`ecr::Ecr`], [`sts`]) that read SDK errors
+//! one way (the `error` module). Code outside this module decides; it does not call the SDK.
 //! Must not: hold deployment logic, retry policy beyond the SDK's, or any knowledge of
 //! stacks and environments. Tests build their clients through these same functions, so
 //! what they exercise is what a user runs.
 
 pub mod cloudformation;
+pub mod ecr;
 pub mod endpoint;
+mod error;
 pub mod s3;
 pub mod sts;
 

@@ -1,43 +1,26 @@
-//! Every stack in the account and region with its tags and times (DescribeStacks without
-//! a name, paginated), as [`TaggedStack`]s for the pure selection. Deleted stacks are not
-//! listed by DescribeStacks, so they never reach the selection.
+//! Every stack in the account and region with its tags and times ([`Cfn::list_stacks`]),
+//! as [`TaggedStack`]s for the pure selection. Deleted stacks are not listed by
+//! DescribeStacks, so they never reach the selection.
 
 use aws_sdk_cloudformation::primitives::{DateTime, DateTimeFormat};
 
 use super::select::TaggedStack;
+use crate::aws::cloudformation::{Cfn, CfnError};
 
+/// Takes the SDK client `cmd gc` already holds; the listing itself is [`Cfn`]'s.
 pub async fn all_stacks(
     cfn: &aws_sdk_cloudformation::Client,
-) -> Result<Vec<TaggedStack>, aws_sdk_cloudformation::Error> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = cfn
-            .describe_stacks()
-            .set_next_token(token.clone())
-            .send()
-            .await?;
-        for s in page.stacks() {
-            out.push(TaggedStack {
-                name: s.stack_name().unwrap_or_default().to_owned(),
-                tags: s
-                    .tags()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
-                    .collect(),
-                created_ms: s.creation_time().map(millis).unwrap_or_default(),
-                updated_ms: s.last_updated_time().map(millis),
-            });
-        }
-        token = page.next_token().map(str::to_owned);
-        if token.is_none() {
-            return Ok(out);
-        }
-    }
-}
-
-fn millis(t: &DateTime) -> i64 {
-    t.to_millis().unwrap_or_default()
+) -> Result<Vec<TaggedStack>, CfnError> {
+    let listed = Cfn::new(cfn.clone()).list_stacks().await?;
+    Ok(listed
+        .into_iter()
+        .map(|s| TaggedStack {
+            name: s.name,
+            tags: s.tags,
+            created_ms: s.created_ms,
+            updated_ms: s.updated_ms,
+        })
+        .collect())
 }
 
 /// An `irisctl:expires` tag value (RFC 3339, as deploy writes it) in ms since the epoch.

@@ -7,11 +7,11 @@ use std::path::Path;
 
 use anyhow::{Context as _, bail};
 use aws_sdk_s3::Client;
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use iris_model::{Artifact, MANIFEST_FILE, MODEL_FILE};
 
+use crate::aws::s3::Bucket;
 use crate::aws::{self, endpoint, endpoint::Service};
+use crate::contract::function_env;
 use crate::reconcile::artifacts;
 
 /// Where the function finds its model: exactly the service template's env vars.
@@ -28,12 +28,12 @@ pub struct ModelLocation {
 impl ModelLocation {
     pub fn env(&self) -> Vec<(String, String)> {
         [
-            ("MODEL_BUCKET", &self.bucket),
-            ("MODEL_KEY", &self.model_key),
-            ("MODEL_VERSION_ID", &self.model_version_id),
-            ("MODEL_SHA256", &self.model_sha256),
-            ("MANIFEST_KEY", &self.manifest_key),
-            ("MANIFEST_VERSION_ID", &self.manifest_version_id),
+            (function_env::MODEL_BUCKET, &self.bucket),
+            (function_env::MODEL_KEY, &self.model_key),
+            (function_env::MODEL_VERSION_ID, &self.model_version_id),
+            (function_env::MODEL_SHA256, &self.model_sha256),
+            (function_env::MANIFEST_KEY, &self.manifest_key),
+            (function_env::MANIFEST_VERSION_ID, &self.manifest_version_id),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.clone()))
@@ -65,13 +65,14 @@ pub async fn upload(client: &Client, bucket: &str, dir: &Path) -> anyhow::Result
     let artifact = Artifact::load(dir)
         .with_context(|| format!("loading the model artifact in {}", dir.display()))?;
     let sha = artifact.manifest.sha256.clone();
-    ensure_bucket(client, bucket).await?;
+    let bucket = Bucket::new(client.clone(), bucket);
+    ensure_versioned_bucket(&bucket).await?;
     let model_key = artifacts::model_key(&sha);
     let manifest_key = artifacts::manifest_key(&sha);
-    let model_version_id = put(client, bucket, &model_key, &dir.join(MODEL_FILE)).await?;
-    let manifest_version_id = put(client, bucket, &manifest_key, &dir.join(MANIFEST_FILE)).await?;
+    let model_version_id = put(&bucket, &model_key, &dir.join(MODEL_FILE)).await?;
+    let manifest_version_id = put(&bucket, &manifest_key, &dir.join(MANIFEST_FILE)).await?;
     Ok(ModelLocation {
-        bucket: bucket.to_owned(),
+        bucket: bucket.name().to_owned(),
         model_key,
         model_version_id,
         model_sha256: sha,
@@ -80,50 +81,130 @@ pub async fn upload(client: &Client, bucket: &str, dir: &Path) -> anyhow::Result
     })
 }
 
-async fn ensure_bucket(client: &Client, bucket: &str) -> anyhow::Result<()> {
-    if client.head_bucket().bucket(bucket).send().await.is_err() {
-        client
-            .create_bucket()
-            .bucket(bucket)
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))
-            .with_context(|| format!("creating bucket {bucket} on the emulator"))?;
-    }
-    client
-        .put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
+/// Creates the bucket when it is missing and turns versioning on: the function reads the
+/// model by version id, as it does from a deployed env's bucket.
+async fn ensure_versioned_bucket(bucket: &Bucket) -> anyhow::Result<()> {
+    let name = bucket.name();
+    let exists = bucket
+        .exists()
         .await
-        .map_err(|e| anyhow::anyhow!(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))
-        .with_context(|| format!("enabling versioning on bucket {bucket}"))?;
+        .with_context(|| format!("checking whether bucket {name} exists on the emulator"))?;
+    if !exists {
+        bucket
+            .create()
+            .await
+            .with_context(|| format!("creating bucket {name} on the emulator"))?;
+    }
+    bucket
+        .enable_versioning()
+        .await
+        .with_context(|| format!("enabling versioning on bucket {name}"))?;
     Ok(())
 }
 
-async fn put(client: &Client, bucket: &str, key: &str, file: &Path) -> anyhow::Result<String> {
+/// Uploads one file with the checksum S3 verifies before storing it; returns its version.
+async fn put(bucket: &Bucket, key: &str, file: &Path) -> anyhow::Result<String> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let checksum = crate::digest::sha256_b64(&bytes);
-    let out = client
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .checksum_sha256(checksum)
-        .body(ByteStream::from(bytes))
-        .send()
+    bucket
+        .put_checked(key, bytes, &checksum)
         .await
-        .map_err(|e| anyhow::anyhow!(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))
-        .with_context(|| format!("uploading {} to s3://{bucket}/{key}", file.display()))?;
-    Ok(out.version_id().unwrap_or_default().to_owned())
+        .with_context(|| {
+            format!(
+                "uploading {} to s3://{}/{key}",
+                file.display(),
+                bucket.name()
+            )
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_s3::operation::create_bucket::CreateBucketOutput;
+    use aws_sdk_s3::operation::head_bucket::HeadBucketOutput;
+    use aws_sdk_s3::operation::put_bucket_versioning::PutBucketVersioningOutput;
+    use aws_sdk_s3::operation::put_object::PutObjectOutput;
+    use aws_sdk_s3::types::{BucketVersioningStatus, ChecksumAlgorithm};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    #[tokio::test]
+    async fn a_missing_bucket_is_created_versioned_and_the_file_uploaded_with_its_checksum() {
+        let head = mock!(aws_sdk_s3::Client::head_bucket)
+            .sequence()
+            .http_status(404, None)
+            .build();
+        let create = mock!(aws_sdk_s3::Client::create_bucket)
+            .match_requests(|req| req.bucket() == Some("iris-local-models"))
+            .then_output(|| CreateBucketOutput::builder().build());
+        let versioning = mock!(aws_sdk_s3::Client::put_bucket_versioning)
+            .match_requests(|req| {
+                req.versioning_configuration()
+                    .and_then(|c| c.status())
+                    .is_some_and(|s| *s == BucketVersioningStatus::Enabled)
+            })
+            .then_output(|| PutBucketVersioningOutput::builder().build());
+        let expected = crate::digest::sha256_b64(b"model bytes");
+        let put_object = mock!(aws_sdk_s3::Client::put_object)
+            .match_requests(move |req| {
+                req.key() == Some("models/s/model.bin")
+                    && req.checksum_sha256() == Some(expected.as_str())
+                    && req.checksum_algorithm() == Some(&ChecksumAlgorithm::Sha256)
+            })
+            .then_output(|| PutObjectOutput::builder().version_id("v1").build());
+        let s3 = mock_client!(
+            aws_sdk_s3,
+            RuleMode::Sequential,
+            [&head, &create, &versioning, &put_object]
+        );
+        let bucket = Bucket::new(s3, "iris-local-models");
+        ensure_versioned_bucket(&bucket)
+            .await
+            .expect("bucket set up");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("model.bin");
+        std::fs::write(&file, b"model bytes").expect("write");
+        let version = put(&bucket, "models/s/model.bin", &file)
+            .await
+            .expect("uploaded");
+        assert_eq!(version, "v1");
+        assert_eq!(create.num_calls(), 1);
+        assert_eq!(put_object.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_existing_bucket_is_not_created_again_and_a_refusal_is_reported() {
+        let head = mock!(aws_sdk_s3::Client::head_bucket)
+            .then_output(|| HeadBucketOutput::builder().build());
+        let create = mock!(aws_sdk_s3::Client::create_bucket)
+            .then_output(|| CreateBucketOutput::builder().build());
+        let versioning = mock!(aws_sdk_s3::Client::put_bucket_versioning)
+            .then_output(|| PutBucketVersioningOutput::builder().build());
+        let s3 = mock_client!(
+            aws_sdk_s3,
+            RuleMode::MatchAny,
+            [&head, &create, &versioning]
+        );
+        ensure_versioned_bucket(&Bucket::new(s3, "b"))
+            .await
+            .expect("bucket set up");
+        assert_eq!(create.num_calls(), 0);
+        assert_eq!(versioning.num_calls(), 1);
+
+        let denied = mock!(aws_sdk_s3::Client::head_bucket)
+            .sequence()
+            .http_status(403, None)
+            .build();
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&denied, &create]);
+        let err = ensure_versioned_bucket(&Bucket::new(s3, "b"))
+            .await
+            .expect_err("403 is not 'missing'");
+        assert!(
+            format!("{err:#}").contains("checking whether bucket b exists"),
+            "{err:#}"
+        );
+        assert_eq!(create.num_calls(), 0);
+    }
 
     #[test]
     fn env_uses_the_template_variable_names() {

@@ -1,24 +1,53 @@
-//! A thin S3 wrapper over one bucket: checksummed uploads, checksum look-ups and the
-//! conditional writes the env lock is built on. Each method is one API call. Must not
-//! decide what to upload or when to retry (the SDK's retry config handles throttling).
+//! A thin S3 wrapper over one bucket: checksummed uploads, checksum look-ups, the
+//! conditional writes the env lock is built on, the bucket set-up `local serve` needs, and
+//! ([`versions`]) the version listing and batched deletes destroy empties a bucket with.
+//! Each method is one API call. Must not decide what to upload, what to delete or when to
+//! retry (the SDK's retry config handles throttling).
+
+mod versions;
+
+pub use versions::{DELETE_OBJECTS_LIMIT, KeyError, VersionMarker, VersionPage, VersionRef};
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
+use aws_sdk_s3::types::{
+    BucketVersioningStatus, ChecksumAlgorithm, ChecksumMode, VersioningConfiguration,
+};
 
-/// An S3 error with the operation and object it concerned.
+use super::error::Failure;
+
+/// An S3 error with the operation and object (or, for bucket-level calls, the bucket) it
+/// concerned.
 #[derive(Debug, thiserror::Error)]
-#[error("S3 {operation} s3://{bucket}/{key}: {message}")]
 pub struct S3Error {
     pub operation: &'static str,
     pub bucket: String,
+    /// Empty for calls on the bucket itself (ListObjectVersions, DeleteObjects, ...).
     pub key: String,
     /// HTTP status, when a response arrived.
     pub status: Option<u16>,
     pub code: Option<String>,
     pub message: String,
+}
+
+impl std::fmt::Display for S3Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.key.is_empty() {
+            write!(
+                f,
+                "S3 {} on bucket {}: {}",
+                self.operation, self.bucket, self.message
+            )
+        } else {
+            write!(
+                f,
+                "S3 {} s3://{}/{}: {}",
+                self.operation, self.bucket, self.key, self.message
+            )
+        }
+    }
 }
 
 impl S3Error {
@@ -31,12 +60,11 @@ impl S3Error {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        let status = err.raw_response().map(|r| r.status().as_u16());
-        let code = err.code().map(str::to_owned);
-        let message = err
-            .message()
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("{}", aws_sdk_s3::error::DisplayErrorContext(&err)));
+        let Failure {
+            status,
+            code,
+            message,
+        } = Failure::from_sdk(&err);
         S3Error {
             operation,
             bucket: bucket.to_owned(),
@@ -45,6 +73,24 @@ impl S3Error {
             code,
             message,
         }
+    }
+
+    /// An error irisctl raised itself about a call (a request it could not build, a body
+    /// it could not read), in the same shape as the service's.
+    fn local(operation: &'static str, bucket: &str, key: &str, message: String) -> Self {
+        S3Error {
+            operation,
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            status: None,
+            code: None,
+            message,
+        }
+    }
+
+    /// The bucket does not exist (already deleted, or never created).
+    pub fn is_missing_bucket(&self) -> bool {
+        self.code.as_deref() == Some("NoSuchBucket")
     }
 
     /// A conditional write lost: the object exists (If-None-Match) or changed (If-Match).
@@ -64,7 +110,7 @@ impl S3Error {
     /// "not locked" or "not uploaded" about an env whose bucket is gone. (HeadObject has no
     /// body, so a HEAD on a missing bucket still reads as a missing object.)
     pub fn is_not_found(&self) -> bool {
-        if self.code.as_deref() == Some("NoSuchBucket") {
+        if self.is_missing_bucket() {
             return false;
         }
         self.status == Some(404) || matches!(self.code.as_deref(), Some("NoSuchKey" | "NotFound"))
@@ -92,6 +138,21 @@ mod tests {
         assert!(error(404, None).is_not_found());
         assert!(!error(404, Some("NoSuchBucket")).is_not_found());
         assert!(!error(403, Some("AccessDenied")).is_not_found());
+        assert!(error(404, Some("NoSuchBucket")).is_missing_bucket());
+        assert!(!error(404, Some("NoSuchKey")).is_missing_bucket());
+    }
+
+    #[test]
+    fn a_bucket_level_error_names_the_bucket_without_an_empty_key() {
+        let mut err = error(503, Some("SlowDown"));
+        err.operation = "ListObjectVersions";
+        err.key = String::new();
+        err.message = "Please reduce your request rate.".into();
+        assert_eq!(
+            err.to_string(),
+            "S3 ListObjectVersions on bucket b: Please reduce your request rate."
+        );
+        assert_eq!(error(404, None).to_string(), "S3 GetObject s3://b/k: ");
     }
 }
 
@@ -248,13 +309,13 @@ impl Bucket {
         };
         let etag = out.e_tag().unwrap_or_default().to_owned();
         let version_id = real_version(out.version_id());
-        let body = out.body.collect().await.map_err(|e| S3Error {
-            operation: "GetObject",
-            bucket: self.name.clone(),
-            key: key.to_owned(),
-            status: None,
-            code: None,
-            message: format!("reading the body: {e}"),
+        let body = out.body.collect().await.map_err(|e| {
+            S3Error::local(
+                "GetObject",
+                &self.name,
+                key,
+                format!("reading the body: {e}"),
+            )
         })?;
         Ok(Some(Fetched {
             body: body.into_bytes().to_vec(),
@@ -312,6 +373,50 @@ impl Bucket {
             .send()
             .await
             .map_err(|e| S3Error::from_sdk("DeleteObject", &self.name, key, e))?;
+        Ok(())
+    }
+
+    /// HeadBucket: whether the bucket exists. Any answer but "not found" is an error
+    /// (e.g. 403: it exists in another account, or the caller may not see it).
+    pub async fn exists(&self) -> Result<bool, S3Error> {
+        match self.client.head_bucket().bucket(&self.name).send().await {
+            Ok(_) => Ok(true),
+            Err(err) => {
+                let err = S3Error::from_sdk("HeadBucket", &self.name, "", err);
+                // HeadBucket has no body, so a missing bucket is a bare 404.
+                if err.status == Some(404) || err.is_missing_bucket() {
+                    Ok(false)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// CreateBucket in the client's region.
+    pub async fn create(&self) -> Result<(), S3Error> {
+        self.client
+            .create_bucket()
+            .bucket(&self.name)
+            .send()
+            .await
+            .map_err(|e| S3Error::from_sdk("CreateBucket", &self.name, "", e))?;
+        Ok(())
+    }
+
+    /// PutBucketVersioning with status Enabled (idempotent).
+    pub async fn enable_versioning(&self) -> Result<(), S3Error> {
+        self.client
+            .put_bucket_versioning()
+            .bucket(&self.name)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| S3Error::from_sdk("PutBucketVersioning", &self.name, "", e))?;
         Ok(())
     }
 }
