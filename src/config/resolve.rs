@@ -9,8 +9,8 @@ use serde_saphyr::Spanned;
 use super::error::ConfigError;
 use super::raw::{Field, RawEnv};
 use super::{
-    AlarmSettings, ApiSettings, AuthMode, AuthSettings, Config, EnvKind, LambdaSettings, Source,
-    Sourced, StorageSettings,
+    AlarmSettings, ApiSettings, AuthMode, AuthSettings, Config, EnvKind, LambdaSettings,
+    LogSettings, RepositorySettings, Source, Sourced, StorageSettings,
 };
 use crate::naming::Names;
 
@@ -363,7 +363,7 @@ pub(crate) fn resolve(
         dlq_messages: cx.number(al.dlq_messages, 1, "alarms.dlq_messages", 1..=100_000)?,
     };
 
-    let log_retention_days = match raw.logs.and_then(|l| l.retention_days) {
+    let retention_days = match raw.logs.and_then(|l| l.retention_days) {
         Some(spanned) if !LOG_RETENTION_DAYS.contains(&spanned.value) => {
             return Err(cx.error(
                 &spanned,
@@ -420,7 +420,7 @@ pub(crate) fn resolve(
         access_log_days: cx.number(s.access_log_days, 90, "storage.access_log_days", 1..=3650)?,
     };
 
-    let repository_keep_images = cx.number(
+    let keep_images = cx.number(
         raw.repository.and_then(|r| r.keep_images),
         10,
         "repository.keep_images",
@@ -443,9 +443,9 @@ pub(crate) fn resolve(
         api,
         auth,
         alarms,
-        log_retention_days,
+        logs: LogSettings { retention_days },
         storage,
-        repository_keep_images,
+        repository: RepositorySettings { keep_images },
         names,
     })
 }
