@@ -4,6 +4,7 @@
 //! cross-field rules (auth can only be off in an env marked `emulator: true`). Must not
 //! render templates or talk to AWS.
 
+mod checks;
 mod envname;
 mod error;
 mod raw;
