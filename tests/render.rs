@@ -1,7 +1,7 @@
-//! Rendered templates: snapshots of every env, determinism, the Deployment hash, and
-//! the stack contract (outputs feed later stacks' parameters by name).
+//! Rendered templates: snapshots of every env, determinism, the Deployment hash, stack
+//! order and names. tests/contract.rs checks the names stacks share (outputs, parameters,
+//! pins, the function's environment).
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use irisctl::config::{Config, named_envs};
@@ -68,80 +68,6 @@ fn stacks_come_in_order_with_contract_names() {
     assert_eq!(
         names,
         ["iris-dev-storage", "iris-dev-auth", "iris-dev-service"]
-    );
-}
-
-#[test]
-fn service_parameters_are_earlier_outputs_or_artifact_pins() {
-    let pins: BTreeSet<&str> = [
-        "LambdaCodeKey",
-        "LambdaCodeVersionId",
-        "LambdaCodeSha256",
-        "ModelKey",
-        "ModelVersionId",
-        "ModelSha256",
-        "ManifestKey",
-        "ManifestVersionId",
-    ]
-    .into();
-    for env in ["dev", "local"] {
-        let stacks = render(env);
-        let mut outputs = BTreeSet::new();
-        for stack in &stacks {
-            for p in &stack.parameters_declared {
-                assert!(
-                    outputs.contains(p) || pins.contains(p.as_str()),
-                    "{env} {}: parameter {p} is neither an earlier output nor a pin",
-                    stack.name
-                );
-            }
-            let doc = cfn::parse(&stack.body).expect("parses");
-            if let Some(o) = doc["Outputs"].as_object() {
-                outputs.extend(o.keys().cloned());
-            }
-        }
-        for required in [
-            "ModelBucketName",
-            "ModelBucketArn",
-            "KmsKeyArn",
-            "RepositoryName",
-            "RepositoryUri",
-            "UserPoolId",
-            "UserPoolArn",
-            "UserPoolClientId",
-            "TokenUrl",
-            "PredictScope",
-            "ApiUrl",
-            "FunctionName",
-            "FunctionArn",
-            "DeadLetterQueueUrl",
-            "AlarmTopicArn",
-        ] {
-            assert!(
-                outputs.contains(required),
-                "{env}: output {required} missing"
-            );
-        }
-        for pin in &pins {
-            assert!(
-                stacks[2].parameters_declared.iter().any(|p| p == pin),
-                "{env}: {pin}"
-            );
-        }
-    }
-    // Without Cognito the service stack takes no auth parameters.
-    let local = render("local");
-    assert!(
-        !local[2]
-            .parameters_declared
-            .iter()
-            .any(|p| p == "UserPoolArn")
-    );
-    assert!(
-        render("dev")[2]
-            .parameters_declared
-            .iter()
-            .any(|p| p == "UserPoolArn")
     );
 }
 

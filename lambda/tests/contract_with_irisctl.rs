@@ -1,13 +1,15 @@
 //! The function and irisctl agree on the function's environment: the service template
 //! irisctl renders sets exactly the variables the function reads, and `irisctl local
-//! serve` sets all of them but the optional `MAX_BATCH`. The names are written once on
-//! each side (template, `iris_lambda::config`, `irisctl::local::model_upload`); this test
-//! is what keeps them equal.
+//! serve` sets all of them but the optional `MAX_BATCH`. irisctl spells the names in
+//! `irisctl::contract::function_env` (the template is checked against it by irisctl's
+//! tests/contract.rs), the function in `iris_lambda::config`; this test is what keeps the
+//! two equal.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use iris_lambda::config::{ENV_MAX_BATCH, ENV_VARS};
+use irisctl::contract::function_env;
 use irisctl::local::model_upload::ModelLocation;
 use irisctl::naming::StackKind;
 
@@ -21,6 +23,13 @@ fn environment_variables(template: &str) -> BTreeSet<String> {
         .take_while(|l| indent(l) > depth)
         .filter_map(|l| l.trim().split_once(':').map(|(k, _)| k.to_owned()))
         .collect()
+}
+
+#[test]
+fn the_function_reads_exactly_the_contract_names() {
+    // Same names, same order: required ones first, the optional MAX_BATCH last.
+    assert_eq!(ENV_VARS, function_env::ALL);
+    assert_eq!(ENV_MAX_BATCH, function_env::MAX_BATCH);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! cross-field rules (auth can only be off in an env marked `emulator: true`). Must not
 //! render templates or talk to AWS.
 
+mod checks;
 mod envname;
 mod error;
 mod raw;
@@ -122,6 +123,12 @@ pub struct AlarmSettings {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    /// Days CloudWatch keeps the function's and the API's logs.
+    pub retention_days: Sourced<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StorageSettings {
     pub noncurrent_version_days: Sourced<u32>,
     /// Noncurrent versions that never expire: the rollback targets.
@@ -133,7 +140,14 @@ pub struct StorageSettings {
     pub access_log_days: Sourced<u32>,
 }
 
-/// A validated environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositorySettings {
+    /// Images the container repository keeps; older ones expire.
+    pub keep_images: Sourced<u32>,
+}
+
+/// A validated environment. Each setting is named as in the env file (`lambda.memory_mb`
+/// is `config.lambda.memory_mb`), and the template context uses the same path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub env: String,
@@ -156,9 +170,9 @@ pub struct Config {
     pub api: ApiSettings,
     pub auth: AuthSettings,
     pub alarms: AlarmSettings,
-    pub log_retention_days: Sourced<u32>,
+    pub logs: LogSettings,
     pub storage: StorageSettings,
-    pub repository_keep_images: Sourced<u32>,
+    pub repository: RepositorySettings,
     pub names: Names,
 }
 

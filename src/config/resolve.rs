@@ -6,11 +6,12 @@ use std::path::Path;
 
 use serde_saphyr::Spanned;
 
+use super::checks::{is_account_id, is_email, is_project, is_region, tag_problem};
 use super::error::ConfigError;
 use super::raw::{Field, RawEnv};
 use super::{
-    AlarmSettings, ApiSettings, AuthMode, AuthSettings, Config, EnvKind, LambdaSettings, Source,
-    Sourced, StorageSettings,
+    AlarmSettings, ApiSettings, AuthMode, AuthSettings, Config, EnvKind, LambdaSettings,
+    LogSettings, RepositorySettings, Source, Sourced, StorageSettings,
 };
 use crate::naming::Names;
 
@@ -363,7 +364,7 @@ pub(crate) fn resolve(
         dlq_messages: cx.number(al.dlq_messages, 1, "alarms.dlq_messages", 1..=100_000)?,
     };
 
-    let log_retention_days = match raw.logs.and_then(|l| l.retention_days) {
+    let retention_days = match raw.logs.and_then(|l| l.retention_days) {
         Some(spanned) if !LOG_RETENTION_DAYS.contains(&spanned.value) => {
             return Err(cx.error(
                 &spanned,
@@ -420,7 +421,7 @@ pub(crate) fn resolve(
         access_log_days: cx.number(s.access_log_days, 90, "storage.access_log_days", 1..=3650)?,
     };
 
-    let repository_keep_images = cx.number(
+    let keep_images = cx.number(
         raw.repository.and_then(|r| r.keep_images),
         10,
         "repository.keep_images",
@@ -443,9 +444,9 @@ pub(crate) fn resolve(
         api,
         auth,
         alarms,
-        log_retention_days,
+        logs: LogSettings { retention_days },
         storage,
-        repository_keep_images,
+        repository: RepositorySettings { keep_images },
         names,
     })
 }
@@ -453,79 +454,4 @@ pub(crate) fn resolve(
 /// Names an emulator env may have.
 pub(crate) fn is_emulator_name(env: &str) -> bool {
     env == "local" || env.starts_with("local-")
-}
-
-fn is_project(s: &str) -> bool {
-    (1..=16).contains(&s.len())
-        && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-}
-
-fn is_region(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    (3..=4).contains(&parts.len())
-        && parts[0].len() == 2
-        && parts.iter().all(|p| !p.is_empty())
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| p.chars().all(|c| c.is_ascii_lowercase()))
-        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
-}
-
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.chars().all(|c| c.is_ascii_digit())
-}
-
-fn is_email(s: &str) -> bool {
-    let mut parts = s.split('@');
-    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
-fn tag_problem(key: &str, value: &str) -> Option<String> {
-    if key.is_empty() || key.len() > 128 {
-        return Some(format!("tag key `{key}` must be 1-128 characters"));
-    }
-    if value.len() > 256 {
-        return Some(format!(
-            "tag `{key}` has a value longer than 256 characters"
-        ));
-    }
-    let lower = key.to_ascii_lowercase();
-    if lower.starts_with("aws:") || lower.starts_with("irisctl:") {
-        return Some(format!(
-            "tag key `{key}`: the `aws:` and `irisctl:` prefixes are reserved"
-        ));
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn regions() {
-        for ok in ["us-east-1", "eu-west-2", "ap-southeast-5", "us-gov-west-1"] {
-            assert!(is_region(ok), "{ok}");
-        }
-        for bad in ["", "us-east", "US-EAST-1", "useast1", "us-east-x"] {
-            assert!(!is_region(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn emails() {
-        assert!(is_email("ops@example.com"));
-        for bad in ["ops", "ops@", "@example.com", "a@b", "a b@c.d", "a@b@c.d"] {
-            assert!(!is_email(bad), "{bad}");
-        }
-    }
 }

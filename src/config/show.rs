@@ -128,7 +128,7 @@ pub(crate) fn entries(c: &Config) -> Vec<Entry> {
         &al.api_p99_latency_ms,
     );
     row(&mut out, "alarms.dlq_messages", &al.dlq_messages);
-    row(&mut out, "logs.retention_days", &c.log_retention_days);
+    row(&mut out, "logs.retention_days", &c.logs.retention_days);
     let s = &c.storage;
     row(
         &mut out,
@@ -157,7 +157,7 @@ pub(crate) fn entries(c: &Config) -> Vec<Entry> {
     row(
         &mut out,
         "repository.keep_images",
-        &c.repository_keep_images,
+        &c.repository.keep_images,
     );
     let n = &c.names;
     let why = "project + env";

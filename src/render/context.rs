@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::config::{AuthMode, Config};
+use crate::config::Config;
 use crate::naming::short_hash;
 
 /// The OAuth scope every API method requires.
@@ -14,7 +14,6 @@ pub fn predict_scope(config: &Config) -> String {
 
 pub(crate) fn build(config: &Config) -> Value {
     let c = config;
-    let auth_cognito = c.auth.mode.value == AuthMode::Cognito;
     let stage = c.api.stage_name.value.as_str();
     let api_name = c.names.rest_api.as_str();
     let emails: Vec<Value> = c
@@ -53,7 +52,7 @@ pub(crate) fn build(config: &Config) -> Value {
             "dimensions": dimensions,
         })
     };
-    let alarms = vec![
+    let metric_alarms = vec![
         alarm(
             "LambdaErrorsAlarm",
             "the inference function returned errors",
@@ -122,9 +121,8 @@ pub(crate) fn build(config: &Config) -> Value {
     json!({
         "env": c.env,
         "project": c.project.value,
-        "retain": c.protected.value,
+        "protected": c.protected.value,
         "emulator": c.emulator.value,
-        "auth_cognito": auth_cognito,
         "predict_scope": predict_scope(c),
         "names": {
             "base": c.names.base,
@@ -157,7 +155,10 @@ pub(crate) fn build(config: &Config) -> Value {
             "stage_name": stage,
             "manage_account_log_role": c.api.manage_account_log_role.value,
         },
-        "auth": {"access_token_minutes": c.auth.access_token_minutes.value},
+        "auth": {
+            "mode": c.auth.mode.value.as_str(),
+            "access_token_minutes": c.auth.access_token_minutes.value,
+        },
         "storage": {
             "noncurrent_version_days": c.storage.noncurrent_version_days.value,
             "keep_noncurrent_versions": c.storage.keep_noncurrent_versions.value,
@@ -166,16 +167,21 @@ pub(crate) fn build(config: &Config) -> Value {
             "access_logging_exemption": c.storage.access_logging_exemption.value,
             "access_log_days": c.storage.access_log_days.value,
         },
-        "log_retention_days": c.log_retention_days.value,
-        "repository_lifecycle": repository_lifecycle(c.repository_keep_images.value),
+        "logs": {"retention_days": c.logs.retention_days.value},
+        "repository": {
+            "keep_images": c.repository.keep_images.value,
+            "lifecycle": repository_lifecycle(c.repository.keep_images.value),
+        },
         "predict_schema": canonical(predict_schema(c.lambda.max_batch.value)),
         "access_log_format": access_log_format(),
         "methods": methods,
         "gateway_responses": gateway_responses,
-        "emails": emails,
-        "alarms": alarms,
-        "alarm_period": al.period_s.value,
-        "alarm_evaluation_periods": al.evaluation_periods.value,
+        "alarms": {
+            "emails": emails,
+            "period_s": al.period_s.value,
+            "evaluation_periods": al.evaluation_periods.value,
+            "metric_alarms": metric_alarms,
+        },
         "dashboard_body": dashboard_body(api_name, stage),
     })
 }

@@ -1,8 +1,10 @@
 //! Render: a validated [`Config`] → one CloudFormation YAML document per stack, in stack
-//! order, byte-for-byte deterministic. The templates (templates/*.yaml.j2) are compiled
-//! into the binary so a rendered env never depends on the working directory. Must not
-//! judge the result (validate/ does) or talk to AWS.
+//! order, byte-for-byte deterministic. The templates (templates/*.yaml.j2, and the service
+//! template's partials in templates/service/) are compiled into the binary so a rendered
+//! env never depends on the working directory. Must not judge the result (validate/ does)
+//! or talk to AWS.
 
+pub mod api_definition;
 pub mod cfn;
 mod context;
 
@@ -34,10 +36,26 @@ pub const TEMPLATES: [(StackKind, &str, &str); 3] = [
     ),
 ];
 
-/// Stands for the hash of the API definition until the definition is rendered.
-const API_HASH_PLACEHOLDER: &str = "__API_DEFINITION_HASH__";
-const API_BEGIN: &str = "# api-definition:begin";
-const API_END: &str = "# api-definition:end";
+/// The service template's partials, one per concern, by the name its `{% include %}`s
+/// use. The API definition is one of them ([`api_definition::API_PARTIAL`]).
+pub const SERVICE_PARTIALS: [(&str, &str); 4] = [
+    (
+        "service/function.yaml.j2",
+        include_str!("../../templates/service/function.yaml.j2"),
+    ),
+    (
+        api_definition::API_PARTIAL,
+        include_str!("../../templates/service/api.yaml.j2"),
+    ),
+    (
+        "service/stage.yaml.j2",
+        include_str!("../../templates/service/stage.yaml.j2"),
+    ),
+    (
+        "service/alarms.yaml.j2",
+        include_str!("../../templates/service/alarms.yaml.j2"),
+    ),
+];
 
 /// One stack's template, ready for CloudFormation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,9 +85,13 @@ pub enum RenderError {
         source: cfn::CfnParseError,
     },
     #[error(
-        "template {template}: the `{API_BEGIN}` / `{API_END}` markers are missing or out of order"
+        "template {template} does not contain the API definition as rendered on its own \
+         (the Deployment's hash would not match what is deployed); include `{}` exactly once, \
+         unindented, and keep it free of `{}`",
+        api_definition::API_PARTIAL,
+        api_definition::HASH_KEY
     )]
-    ApiMarkers { template: &'static str },
+    ApiDefinitionNotIncluded { template: &'static str },
 }
 
 impl RenderedStack {
@@ -82,23 +104,24 @@ impl RenderedStack {
 
 /// Render every stack of the env, in stack order (storage, auth, service).
 pub fn render_env(config: &Config) -> Result<Vec<RenderedStack>, RenderError> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_trim_blocks(true);
-    env.set_lstrip_blocks(true);
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-    env.set_keep_trailing_newline(true);
+    let templates = environment()?;
     let ctx = context::build(config);
+    let api = api_definition::render(&templates, &ctx)?;
+    let service_ctx = api_definition::with_hash(&ctx, &api);
     let mut stacks = Vec::with_capacity(TEMPLATES.len());
-    for (kind, template, source) in TEMPLATES {
-        let rendered = env
-            .render_str(source, &ctx)
-            .map_err(|source| RenderError::Template { template, source })?;
-        let body = if kind == StackKind::Service {
-            stamp_api_hash(&rendered).ok_or(RenderError::ApiMarkers { template })?
+    for (kind, template, _) in TEMPLATES {
+        let ctx = if kind == StackKind::Service {
+            &service_ctx
         } else {
-            rendered
+            &ctx
         };
+        let body = templates
+            .get_template(template)
+            .and_then(|t| t.render(ctx))
+            .map_err(|source| RenderError::Template { template, source })?;
+        if kind == StackKind::Service && !api.is_included_once_in(&body) {
+            return Err(RenderError::ApiDefinitionNotIncluded { template });
+        }
         let doc = cfn::parse(&body).map_err(|source| RenderError::Parse { template, source })?;
         let mut parameters_declared: Vec<String> = doc
             .get("Parameters")
@@ -116,17 +139,25 @@ pub fn render_env(config: &Config) -> Result<Vec<RenderedStack>, RenderError> {
     Ok(stacks)
 }
 
-/// Replace the placeholder with a hash of the API definition section, so the Deployment
-/// gets a new logical id (and CloudFormation a new deployment) exactly when the API changes.
-fn stamp_api_hash(rendered: &str) -> Option<String> {
-    let begin = rendered.find(API_BEGIN)?;
-    let end = rendered.find(API_END)?;
-    if end < begin {
-        return None;
+/// Every template and partial, by name, with the settings all of them are written for:
+/// strict undefined values (a typo in a template is an error, not an empty string), no
+/// escaping (YAML, not HTML), block tags that leave no blank lines behind.
+fn environment() -> Result<Environment<'static>, RenderError> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_keep_trailing_newline(true);
+    let all = TEMPLATES
+        .iter()
+        .map(|(_, name, source)| (*name, *source))
+        .chain(SERVICE_PARTIALS);
+    for (template, source) in all {
+        env.add_template(template, source)
+            .map_err(|source| RenderError::Template { template, source })?;
     }
-    let section = &rendered[begin..end];
-    let hash = crate::digest::sha256_hex(section);
-    Some(rendered.replace(API_HASH_PLACEHOLDER, &hash[..12]))
+    Ok(env)
 }
 
 /// The file a stack is written to inside `dir`.
