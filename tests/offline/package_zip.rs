@@ -3,15 +3,14 @@
 //! previous package.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use sha2::{Digest as _, Sha256};
 
+use crate::support;
+
 fn irisctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_irisctl"))
-        .args(args)
-        .output()
-        .expect("run irisctl")
+    support::irisctl(args).output()
 }
 
 fn package(bootstrap: &Path, out: &Path) -> Output {

@@ -12,13 +12,11 @@ use irisctl::aws::s3::Bucket;
 use irisctl::reconcile::lock::{self, LockRecord};
 use serde_json::Value;
 
-mod support;
+use crate::support;
 
+/// irisctl with the caller's environment: the emulators' endpoints.
 fn irisctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_irisctl"))
-        .args(args)
-        .output()
-        .expect("run irisctl")
+    support::irisctl(args).output()
 }
 
 fn json(out: &Output) -> Value {
@@ -345,22 +343,22 @@ async fn ctrl_c_during_a_deploy_releases_the_lock() {
     use std::io::BufRead;
     with_env(|env, envs, work| async move {
         let (model, package) = support::fake_artifacts(&work, b"model for the interrupt test");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_irisctl"))
-            .args([
-                "deploy",
-                "--env",
-                &env,
-                "--envs-dir",
-                &envs.to_string_lossy(),
-                "--model",
-                &model.to_string_lossy(),
-                "--package",
-                &package.to_string_lossy(),
-            ])
-            .stderr(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn irisctl");
+        let mut child = support::irisctl(&[
+            "deploy",
+            "--env",
+            &env,
+            "--envs-dir",
+            &envs.to_string_lossy(),
+            "--model",
+            &model.to_string_lossy(),
+            "--package",
+            &package.to_string_lossy(),
+        ])
+        .command()
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn irisctl");
         let stderr = child.stderr.take().expect("stderr");
         let marker = format!("iris-{env}-auth: creating");
         // The lock is taken right after the storage stack exists; interrupt during auth.

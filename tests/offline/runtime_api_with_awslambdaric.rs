@@ -8,6 +8,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::support::binary::CapturedStderr;
+use crate::support::irisctl;
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -25,36 +28,40 @@ fn python() -> PathBuf {
     python
 }
 
-/// `irisctl local serve` as a child process; killed (SIGTERM, then reaped) on drop.
+/// `irisctl local serve` as a child process; killed (SIGTERM, then reaped) on drop. Its
+/// stderr (the function's log lines, an expected traceback) is shown only if the test fails.
 struct Serve {
     child: Child,
     addr: SocketAddr,
+    // Kept for its drop, which prints it when the test panics.
+    _stderr: CapturedStderr,
 }
 
 impl Serve {
     fn start(handler: &str) -> Serve {
         let command = format!("{} -m awslambdaric {handler}", python().display());
-        let mut child = Command::new(env!("CARGO_BIN_EXE_irisctl"))
-            .args([
-                "local",
-                "serve",
-                "--port",
-                "0",
-                "--timeout",
-                "5",
-                "--function-name",
-                "ric-test",
-            ])
-            .arg("--command")
-            .arg(command)
-            // Keep the fixture directory free of __pycache__.
-            .args(["--env", "PYTHONDONTWRITEBYTECODE=1"])
-            .arg("--workdir")
-            .arg(repo().join("tests/fixtures/ric"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start irisctl local serve");
+        let stderr = CapturedStderr::new("irisctl local serve");
+        let mut child = irisctl(&[
+            "local",
+            "serve",
+            "--port",
+            "0",
+            "--timeout",
+            "5",
+            "--function-name",
+            "ric-test",
+        ])
+        .command()
+        .arg("--command")
+        .arg(command)
+        // Keep the fixture directory free of __pycache__.
+        .args(["--env", "PYTHONDONTWRITEBYTECODE=1"])
+        .arg("--workdir")
+        .arg(repo().join("tests/fixtures/ric"))
+        .stdout(Stdio::piped())
+        .stderr(stderr.stdio())
+        .spawn()
+        .expect("start irisctl local serve");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut line = String::new();
         BufReader::new(stdout)
@@ -65,7 +72,11 @@ impl Serve {
             .strip_prefix("listening on http://")
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-        Serve { child, addr }
+        Serve {
+            child,
+            addr,
+            _stderr: stderr,
+        }
     }
 
     fn request(&self, method: &str, path: &str, body: &str) -> (u16, String, String) {

@@ -3,7 +3,7 @@
 //! newer one, no delete marker), a contended acquire says so (deploy then describes the
 //! storage stack again), an expired holder's version is the one removed on takeover, and
 //! an unversioned bucket falls back to `If-Match` on the entity tag. The emulator test in
-//! tests/deploy_emulator.rs runs the same code against LocalStack.
+//! tests/emulator/deploy.rs runs the same code against LocalStack.
 
 use std::time::Duration;
 

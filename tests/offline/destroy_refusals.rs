@@ -1,20 +1,13 @@
 //! destroy's refusals happen before any AWS call: these run without emulators or
 //! credentials, and prove nothing could have been changed (no endpoint is even set).
 
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
+use crate::support;
+
+/// Every AWS call at a closed port: a refusal must come before any of them.
 fn irisctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_irisctl"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        // Point every AWS call at a closed port: a refusal must come before any of them.
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("AWS_ACCESS_KEY_ID", "x")
-        .env("AWS_SECRET_ACCESS_KEY", "x")
-        .env("AWS_REGION", "us-east-1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run irisctl")
+    support::irisctl(args).without_aws().output()
 }
 
 fn stderr(out: &Output) -> String {

@@ -10,18 +10,15 @@
 //! on moto, as real CloudFormation would have; deleting the stack cannot delete it there,
 //! so the test removes the (by then empty) repository itself.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use aws_sdk_s3::primitives::ByteStream;
 
-mod support;
+use crate::support;
 
+/// irisctl with the caller's environment (the emulators' endpoints), stdin closed.
 fn irisctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_irisctl"))
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run irisctl")
+    support::irisctl(args).output()
 }
 
 async fn stack_exists(aws: &support::Aws, name: &str) -> bool {

@@ -4,13 +4,14 @@
 //! a stack with a Lambda function (which needs the harness's LocalStack patch).
 //!
 //! Run with the emulators: `scripts/test`, or `scripts/emulator start && eval
-//! "$(scripts/emulator env)" && cargo test --test emulator_wiring -- --include-ignored`.
+//! "$(scripts/emulator env)" && cargo test --test emulator -- --include-ignored sdk_wiring`.
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::time::Duration;
 
+use crate::support::{Cleanup, Resource, emulators, settled_stack, unique_name};
 use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus};
 use aws_sdk_ecr::types::{ImageIdentifier, ImageTagMutability};
 use aws_sdk_s3::primitives::ByteStream;
@@ -19,7 +20,6 @@ use aws_sdk_s3::types::{
 };
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use support::{Cleanup, Resource, emulators, settled_stack, unique_name};
 
 const STACK_TIMEOUT: Duration = Duration::from_secs(180);
 

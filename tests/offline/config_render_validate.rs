@@ -1,14 +1,14 @@
 //! The commands end to end through the real binary: exit codes, messages, files.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+use crate::support;
 
 fn irisctl(args: &[&str], envs_dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_irisctl"))
-        .args(args)
+    support::irisctl(args)
         .env("IRISCTL_ENVS_DIR", envs_dir)
         .output()
-        .expect("run irisctl")
 }
 
 fn repo_envs() -> PathBuf {

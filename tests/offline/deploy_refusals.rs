@@ -3,34 +3,13 @@
 //! exit code asserted.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-/// A loopback port with nothing behind it (the discard port).
-const DEAD_ENDPOINT: &str = "http://127.0.0.1:9";
+use crate::support::{self, binary::DEAD_ENDPOINT};
 
+/// irisctl with only the AWS this test sets: everything at `endpoint`.
 fn irisctl(args: &[&str], endpoint: &str) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_irisctl"));
-    // Nothing of the caller's AWS setup may leak in (profiles, tokens, per-service
-    // endpoints): only what this test sets.
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("AWS_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd.args(args)
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL_ECR")
-        .env_remove("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run irisctl")
+    support::irisctl(args).aws_at(endpoint).output()
 }
 
 fn stderr(out: &Output) -> String {
