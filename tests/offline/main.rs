@@ -8,6 +8,7 @@
 mod support;
 
 mod config_render_validate;
+mod contract;
 mod deploy_refusals;
 mod destroy_emptying;
 mod destroy_refusals;

@@ -1,5 +1,5 @@
 //! Rendered templates: snapshots of every env, determinism, the Deployment hash, stack
-//! order and names. tests/contract.rs checks the names stacks share (outputs, parameters,
+//! order and names. tests/offline/contract.rs checks the names stacks share (outputs, parameters,
 //! pins, the function's environment).
 
 use std::path::Path;
