@@ -20,9 +20,9 @@ use irisctl::aws::cloudformation::Cfn;
 use irisctl::destroy::run::{DestroyReport, Destroyer, Target};
 use irisctl::exit::Refusal;
 use irisctl::naming::StackKind;
-use irisctl::reconcile::apply::StackFailed;
-use irisctl::reconcile::progress::Ui;
 use irisctl::render::RenderedStack;
+use irisctl::stack::{StackFailed, Stacks};
+use irisctl::ui::Ui;
 
 const ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/iris-dev-storage/1";
 /// The reason CloudFormation gives when S3 refuses to delete a non-empty bucket.
@@ -140,12 +140,14 @@ fn s3_rules() -> (Rule, Rule, Rule) {
 fn destroyer(cfn: aws_sdk_cloudformation::Client, s3: aws_sdk_s3::Client) -> Destroyer {
     let ecr = mock_client!(aws_sdk_ecr, RuleMode::MatchAny, Vec::<&Rule>::new());
     Destroyer {
-        cfn: Cfn::new(cfn),
+        stacks: Stacks {
+            cfn: Cfn::new(cfn),
+            ui: Ui { tty: false },
+            timeout: Duration::from_secs(20),
+        },
         s3,
         ecr,
-        ui: Ui { tty: false },
         owner: "test".into(),
-        timeout: Duration::from_secs(20),
         lock_timeout: Duration::from_secs(5),
     }
 }

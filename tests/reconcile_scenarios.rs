@@ -28,11 +28,12 @@ use aws_sdk_cloudformation::types::{
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use irisctl::aws::cloudformation::Cfn;
 use irisctl::config::Config;
+use irisctl::deploy::{Deployer, Options, Target};
 use irisctl::exit::Refusal;
 use irisctl::naming::StackKind;
-use irisctl::reconcile::apply::{Options, Reconciler, StackFailed, Target};
-use irisctl::reconcile::progress::Ui;
 use irisctl::render::{self, RenderedStack};
+use irisctl::stack::{StackFailed, Stacks};
+use irisctl::ui::{Approval, Ui};
 
 const ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/iris-dev-storage/1a2b3c";
 
@@ -114,22 +115,26 @@ fn events(stack: &str, oldest_first: &[(&str, &str, &str, &str)]) -> DescribeSta
         .build()
 }
 
-fn reconciler(cfn: Client, yes: bool) -> Reconciler<'static> {
+fn reconciler(cfn: Client, yes: bool) -> Deployer<'static> {
     static NEVER: fn(&str) -> bool = |_| false;
     let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, Vec::<&Rule>::new());
-    Reconciler {
-        cfn: Cfn::new(cfn),
-        s3,
-        ui: Ui { tty: false },
-        opts: Options {
-            yes,
-            allow_replace: Vec::new(),
+    Deployer {
+        stacks: Stacks {
+            cfn: Cfn::new(cfn),
+            ui: Ui { tty: false },
             timeout: Duration::from_secs(60),
-            lock_timeout: Duration::from_secs(5),
+        },
+        s3,
+        approval: Approval {
+            yes,
             can_prompt: false,
+            confirm: &NEVER,
+        },
+        opts: Options {
+            allow_replace: Vec::new(),
+            lock_timeout: Duration::from_secs(5),
             owner: "test".into(),
         },
-        confirm: &NEVER,
     }
 }
 
@@ -552,10 +557,11 @@ async fn recover_continues_the_rollback_skipping_the_resources_that_failed_it() 
         RuleMode::MatchAny,
         [&describe_service, &others, &history, &cont]
     );
-    let recovered = reconciler(cfn, true)
-        .recover(&target(&config), &[])
-        .await
-        .expect("recovered");
+    let deployer = reconciler(cfn, true);
+    let recovered =
+        irisctl::recover::recover(&deployer.stacks, &deployer.approval, &target(&config), &[])
+            .await
+            .expect("recovered");
     assert_eq!(recovered, [service]);
     assert_eq!(
         cont.num_calls(),

@@ -12,10 +12,11 @@ use super::render::EnvsDir;
 use crate::aws;
 use crate::aws::cloudformation::Cfn;
 use crate::config::Config;
+use crate::deploy::{Deployer, Options, Target};
 use crate::exit::Refusal;
-use crate::reconcile::apply::{Confirm, Options, Reconciler, Target};
-use crate::reconcile::lock::now_ms;
-use crate::reconcile::progress::{Ui, timestamp};
+use crate::stack::Stacks;
+use crate::ui::time::{now_ms, timestamp};
+use crate::ui::{Approval, Confirm, Ui};
 use crate::{render, validate};
 
 /// Arguments every reconcile command takes.
@@ -162,26 +163,39 @@ impl Session {
         })
     }
 
-    pub fn reconciler<'a>(
-        &self,
-        yes: bool,
-        allow_replace: Vec<String>,
-        confirm: Confirm<'a>,
-        lock_timeout: Duration,
-    ) -> Reconciler<'a> {
-        Reconciler {
+    /// The stack layer over this session's CloudFormation client, bounded by `--timeout`.
+    pub fn stacks(&self) -> Stacks {
+        Stacks {
             cfn: Cfn::new(aws::cloudformation(&self.sdk)),
-            s3: aws::s3(&self.sdk),
             ui: Ui::detect(),
+            timeout: self.timeout,
+        }
+    }
+
+    /// How this run gets a yes: `--yes`, or `confirm` on a terminal.
+    pub fn approval<'a>(&self, yes: bool, confirm: Confirm<'a>) -> Approval<'a> {
+        Approval {
+            yes,
+            can_prompt: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+            confirm,
+        }
+    }
+
+    pub fn deployer<'a>(
+        &self,
+        approval: Approval<'a>,
+        allow_replace: Vec<String>,
+        lock_timeout: Duration,
+    ) -> Deployer<'a> {
+        Deployer {
+            stacks: self.stacks(),
+            s3: aws::s3(&self.sdk),
+            approval,
             opts: Options {
-                yes,
                 allow_replace,
-                timeout: self.timeout,
                 lock_timeout,
-                can_prompt: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
                 owner: self.owner.clone(),
             },
-            confirm,
         }
     }
 }
