@@ -1,9 +1,9 @@
-//! Stack states no emulator reaches, driven through irisctl's reconcile code by scripted
-//! CloudFormation responses (the official aws-smithy-mocks crate). The responses copy the
-//! shapes AWS documents: DescribeStacks' "Stack with id X does not exist" ValidationError,
-//! the FAILED change set reason "The submitted information didn't contain changes...",
-//! the Throttling error of the query protocol, and the event sequences of a failed create
-//! and of UPDATE_ROLLBACK_FAILED.
+//! Stack states no emulator reaches, driven through irisctl's deploy and recover code by
+//! scripted CloudFormation responses (the official aws-smithy-mocks crate). The responses
+//! copy the shapes AWS documents: DescribeStacks' "Stack with id X does not exist"
+//! ValidationError, the FAILED change set reason "The submitted information didn't contain
+//! changes...", the Throttling error of the query protocol, and the event sequences of a
+//! failed create and of UPDATE_ROLLBACK_FAILED.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -115,7 +115,7 @@ fn events(stack: &str, oldest_first: &[(&str, &str, &str, &str)]) -> DescribeSta
         .build()
 }
 
-fn reconciler(cfn: Client, yes: bool) -> Deployer<'static> {
+fn deployer(cfn: Client, yes: bool) -> Deployer<'static> {
     static NEVER: fn(&str) -> bool = |_| false;
     let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, Vec::<&Rule>::new());
     Deployer {
@@ -193,7 +193,7 @@ async fn rollback_complete_is_deleted_and_recreated_in_an_unprotected_env() {
         RuleMode::MatchAny,
         [&describe, &history, &delete, &create]
     );
-    let r = reconciler(cfn, false);
+    let r = deployer(cfn, false);
     let (result, stack) = r
         .reconcile_stack(&target(&config), &rendered, &BTreeMap::new())
         .await
@@ -217,7 +217,7 @@ async fn rollback_complete_in_a_protected_env_is_refused_without_deleting() {
         RuleMode::MatchAny,
         [&describe, &delete]
     );
-    let err = reconciler(cfn, true)
+    let err = deployer(cfn, true)
         .reconcile_stack(&target(&config), &rendered, &BTreeMap::new())
         .await
         .expect_err("refused");
@@ -288,7 +288,7 @@ async fn a_new_stack_in_a_protected_env_gets_termination_protection() {
         RuleMode::MatchAny,
         [&describe, &history, &create, &protect]
     );
-    let (result, _) = reconciler(cfn, true)
+    let (result, _) = deployer(cfn, true)
         .reconcile_stack(&target(&config), &rendered, &BTreeMap::new())
         .await
         .expect("created");
@@ -353,7 +353,7 @@ async fn throttled_event_polls_do_not_fail_a_deployment_that_succeeds() {
         RuleMode::MatchAny,
         [&describe, &history, &create]
     );
-    let (result, stack) = reconciler(cfn, false)
+    let (result, stack) = deployer(cfn, false)
         .reconcile_stack(&target(&config), &rendered, &BTreeMap::new())
         .await
         .expect("a throttled progress call never fails a deployment that succeeded");
@@ -412,7 +412,7 @@ async fn a_change_set_that_did_not_contain_changes_is_deleted_and_means_no_chang
         RuleMode::MatchAny,
         [&describe, &create, &pending, &delete, &execute, &older]
     );
-    let (result, _) = reconciler(cfn, false)
+    let (result, _) = deployer(cfn, false)
         .reconcile_stack(&target(&config), &rendered, &BTreeMap::new())
         .await
         .expect("no changes is success");
@@ -465,7 +465,7 @@ async fn a_failed_create_reports_its_root_cause_and_final_state() {
         RuleMode::MatchAny,
         [&describe, &history, &create]
     );
-    let err = reconciler(cfn, false)
+    let err = deployer(cfn, false)
         .reconcile_stack(&target(&config), &rendered, &BTreeMap::new())
         .await
         .expect_err("the create failed");
@@ -557,7 +557,7 @@ async fn recover_continues_the_rollback_skipping_the_resources_that_failed_it() 
         RuleMode::MatchAny,
         [&describe_service, &others, &history, &cont]
     );
-    let deployer = reconciler(cfn, true);
+    let deployer = deployer(cfn, true);
     let recovered =
         irisctl::recover::recover(&deployer.stacks, &deployer.approval, &target(&config), &[])
             .await
@@ -634,7 +634,7 @@ async fn replacing_a_stateful_resource_in_a_protected_env_is_refused_unless_allo
                 &describe, &create, &computed, &delete, &execute, &history, &older
             ]
         );
-        let mut r = reconciler(cfn, true);
+        let mut r = deployer(cfn, true);
         r.opts.allow_replace = allow;
         (r, delete, execute)
     };
@@ -686,7 +686,7 @@ async fn an_identical_template_parameters_and_tags_skip_the_change_set() {
         RuleMode::MatchAny,
         [&describe, &same, &create]
     );
-    let (result, _) = reconciler(cfn, false)
+    let (result, _) = deployer(cfn, false)
         .reconcile_stack(&target(&config), &rendered, &BTreeMap::new())
         .await
         .expect("no changes");
