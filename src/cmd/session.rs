@@ -181,6 +181,7 @@ impl Session {
         }
     }
 
+    /// Deploy's side of AWS for this session (recover uses it too: it locks like deploy).
     pub fn deployer<'a>(
         &self,
         approval: Approval<'a>,

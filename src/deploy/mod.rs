@@ -1,8 +1,8 @@
 //! Deploy: bring an env's stacks (storage → auth → service) to their rendered templates,
 //! passing each stack's outputs to later stacks as same-named parameters and the artifact
-//! pins to the service stack. Owns the order, the lock's place in it ([`run`]), what to do
+//! pins to the service stack. Owns the order, the lock's place in it (`run.rs`), what to do
 //! with each stack given its state, and the safety gates (protected confirmation, stateful
-//! replacement) ([`reconcile`]). Every stack operation goes through the stack layer
+//! replacement) (`reconcile.rs`). Every stack operation goes through the stack layer
 //! ([`crate::stack::Stacks`]). Must not parse arguments or print results (cmd/ does).
 
 pub mod artifacts;
