@@ -55,6 +55,7 @@ async fn deploy(args: Args) -> anyhow::Result<Status> {
     let deployer = session.deployer(
         session.approval(args.yes, &confirm),
         args.allow_replace.clone(),
+        args.common.timeout,
         args.common.lock_timeout,
     );
     let target = session.target()?;

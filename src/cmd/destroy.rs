@@ -67,7 +67,7 @@ async fn destroy(args: Args) -> anyhow::Result<Status> {
     }
     let session = Session::open(&args.common).await?;
     let destroyer = Destroyer {
-        stacks: session.stacks(),
+        stacks: session.stacks(args.common.timeout),
         s3: aws::s3(&session.sdk),
         ecr: aws::ecr(&session.sdk),
         owner: session.owner.clone(),

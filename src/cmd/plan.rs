@@ -42,7 +42,13 @@ async fn plan(args: Args) -> anyhow::Result<Status> {
     let session = Session::open(&args.common).await?;
     let target = session.target()?;
     let s3 = crate::aws::s3(&session.sdk);
-    let plan = crate::plan::plan(&session.stacks(), &s3, &target, artifacts.as_ref()).await?;
+    let plan = crate::plan::plan(
+        &session.stacks(args.common.timeout),
+        &s3,
+        &target,
+        artifacts.as_ref(),
+    )
+    .await?;
     match args.output {
         PlanOutput::Text => print!("{}", plan.to_text()),
         PlanOutput::Json => println!("{}", plan.to_json()),

@@ -28,6 +28,7 @@ async fn recover(args: Args) -> anyhow::Result<Status> {
     let deployer = session.deployer(
         session.approval(args.yes, &confirm),
         Vec::new(),
+        args.common.timeout,
         args.common.lock_timeout,
     );
     let target = session.target()?;

@@ -72,7 +72,6 @@ pub struct Session {
     pub stacks: Vec<render::RenderedStack>,
     pub sdk: aws_config::SdkConfig,
     pub owner: String,
-    pub timeout: Duration,
 }
 
 impl Session {
@@ -135,7 +134,6 @@ impl Session {
             stacks,
             sdk,
             owner,
-            timeout: args.timeout,
         })
     }
 
@@ -163,12 +161,13 @@ impl Session {
         })
     }
 
-    /// The stack layer over this session's CloudFormation client, bounded by `--timeout`.
-    pub fn stacks(&self) -> Stacks {
+    /// The stack layer over this session's CloudFormation client, each operation bounded
+    /// by `timeout` (`--timeout`).
+    pub fn stacks(&self, timeout: Duration) -> Stacks {
         Stacks {
             cfn: Cfn::new(aws::cloudformation(&self.sdk)),
             ui: Ui::detect(),
-            timeout: self.timeout,
+            timeout,
         }
     }
 
@@ -186,10 +185,11 @@ impl Session {
         &self,
         approval: Approval<'a>,
         allow_replace: Vec<String>,
+        timeout: Duration,
         lock_timeout: Duration,
     ) -> Deployer<'a> {
         Deployer {
-            stacks: self.stacks(),
+            stacks: self.stacks(timeout),
             s3: aws::s3(&self.sdk),
             approval,
             opts: Options {
