@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use irisctl::aws::s3::Bucket;
-use irisctl::reconcile::lock::{self, LockRecord};
+use irisctl::stack::lock::{self, LockRecord};
 use serde_json::Value;
 
 use crate::support;

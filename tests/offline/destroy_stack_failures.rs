@@ -20,9 +20,9 @@ use irisctl::aws::cloudformation::Cfn;
 use irisctl::destroy::run::{DestroyReport, Destroyer, Target};
 use irisctl::exit::Refusal;
 use irisctl::naming::StackKind;
-use irisctl::reconcile::apply::StackFailed;
-use irisctl::reconcile::progress::Ui;
 use irisctl::render::RenderedStack;
+use irisctl::stack::{StackFailed, Stacks};
+use irisctl::ui::Ui;
 
 const ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/iris-dev-storage/1";
 /// The reason CloudFormation gives when S3 refuses to delete a non-empty bucket.
@@ -140,12 +140,14 @@ fn s3_rules() -> (Rule, Rule, Rule) {
 fn destroyer(cfn: aws_sdk_cloudformation::Client, s3: aws_sdk_s3::Client) -> Destroyer {
     let ecr = mock_client!(aws_sdk_ecr, RuleMode::MatchAny, Vec::<&Rule>::new());
     Destroyer {
-        cfn: Cfn::new(cfn),
+        stacks: Stacks {
+            cfn: Cfn::new(cfn),
+            ui: Ui { tty: false },
+            timeout: Duration::from_secs(20),
+        },
         s3,
         ecr,
-        ui: Ui { tty: false },
         owner: "test".into(),
-        timeout: Duration::from_secs(20),
         lock_timeout: Duration::from_secs(5),
     }
 }
@@ -344,4 +346,83 @@ async fn termination_protection_is_refused_before_anything_changes() {
     assert_eq!(delete.num_calls(), 0, "no stack deleted");
     assert_eq!(put.num_calls(), 0, "no lock taken");
     assert_eq!(list.num_calls() + del.num_calls(), 0, "bucket untouched");
+}
+
+/// Destroy's storage stack through the stack layer, described in `states` order (the last
+/// one repeats), with one DeleteStack mock. Returns the report and how often DeleteStack
+/// was called.
+async fn destroy_storage_through(states: Vec<StackStatus>) -> (DestroyReport, usize) {
+    let mut describe = mock!(aws_sdk_cloudformation::Client::describe_stacks)
+        .match_requests(|r| {
+            r.stack_name()
+                .is_some_and(|n| n == "iris-dev-storage" || n == ID)
+        })
+        .sequence();
+    for state in states {
+        describe = describe.output(move || storage(state.clone(), false));
+    }
+    let describe = describe.repeatedly().build();
+    let stack_events =
+        mock!(aws_sdk_cloudformation::Client::describe_stack_events).then_output(|| {
+            events(vec![event(
+                "e1",
+                "iris-dev-storage",
+                "AWS::CloudFormation::Stack",
+                ResourceStatus::DeleteComplete,
+                None,
+            )])
+        });
+    let delete = mock!(aws_sdk_cloudformation::Client::delete_stack)
+        .then_output(|| DeleteStackOutput::builder().build());
+    let absent = absent_rules();
+    let mut rules: Vec<&Rule> = vec![&describe, &stack_events, &delete];
+    rules.extend(absent.iter());
+    let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, rules);
+    let (put, list, del) = s3_rules();
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&put, &list, &del]);
+    let mut report = DestroyReport::default();
+    destroyer(cfn, s3)
+        .destroy(&target(false), &mut report)
+        .await
+        .expect("the storage stack is gone");
+    (report, delete.num_calls())
+}
+
+#[tokio::test]
+async fn a_delete_already_running_is_waited_for_not_started_again() {
+    let (report, deletes) = destroy_storage_through(vec![
+        StackStatus::DeleteInProgress,
+        StackStatus::DeleteComplete,
+    ])
+    .await;
+    assert_eq!(
+        deletes, 0,
+        "no second DeleteStack for a delete already running"
+    );
+    let row = report
+        .stacks
+        .iter()
+        .find(|s| s.stack == "iris-dev-storage")
+        .expect("storage row");
+    assert_eq!(row.result, "deleted");
+    assert_eq!(row.was.as_deref(), Some("DELETE_IN_PROGRESS"));
+    assert_eq!(report.outcome, "destroyed");
+}
+
+#[tokio::test]
+async fn another_operation_settles_before_the_stack_is_deleted() {
+    let (report, deletes) = destroy_storage_through(vec![
+        StackStatus::UpdateInProgress,
+        StackStatus::UpdateComplete,
+        StackStatus::DeleteComplete,
+    ])
+    .await;
+    assert_eq!(deletes, 1, "deleted once the update had settled");
+    let row = report
+        .stacks
+        .iter()
+        .find(|s| s.stack == "iris-dev-storage")
+        .expect("storage row");
+    assert_eq!(row.was.as_deref(), Some("UPDATE_IN_PROGRESS"));
+    assert_eq!(report.outcome, "destroyed");
 }

@@ -14,7 +14,7 @@ use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use irisctl::aws::s3::Bucket;
-use irisctl::reconcile::lock::{self, LockRecord};
+use irisctl::stack::lock::{self, LockRecord};
 
 /// S3's answer to a conditional write that lost (HTTP 412).
 const PRECONDITION_FAILED: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\

@@ -1,9 +1,9 @@
-//! Stack states no emulator reaches, driven through irisctl's reconcile code by scripted
-//! CloudFormation responses (the official aws-smithy-mocks crate). The responses copy the
-//! shapes AWS documents: DescribeStacks' "Stack with id X does not exist" ValidationError,
-//! the FAILED change set reason "The submitted information didn't contain changes...",
-//! the Throttling error of the query protocol, and the event sequences of a failed create
-//! and of UPDATE_ROLLBACK_FAILED.
+//! Stack states no emulator reaches, driven through irisctl's deploy and recover code by
+//! scripted CloudFormation responses (the official aws-smithy-mocks crate). The responses
+//! copy the shapes AWS documents: DescribeStacks' "Stack with id X does not exist"
+//! ValidationError, the FAILED change set reason "The submitted information didn't contain
+//! changes...", the Throttling error of the query protocol, and the event sequences of a
+//! failed create and of UPDATE_ROLLBACK_FAILED.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,11 +28,12 @@ use aws_sdk_cloudformation::types::{
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use irisctl::aws::cloudformation::Cfn;
 use irisctl::config::Config;
+use irisctl::deploy::{Deployer, Options, Target};
 use irisctl::exit::Refusal;
 use irisctl::naming::StackKind;
-use irisctl::reconcile::apply::{Options, Reconciler, StackFailed, Target};
-use irisctl::reconcile::progress::Ui;
 use irisctl::render::{self, RenderedStack};
+use irisctl::stack::{StackFailed, Stacks};
+use irisctl::ui::{Approval, Ui};
 
 const ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/iris-dev-storage/1a2b3c";
 
@@ -114,22 +115,26 @@ fn events(stack: &str, oldest_first: &[(&str, &str, &str, &str)]) -> DescribeSta
         .build()
 }
 
-fn reconciler(cfn: Client, yes: bool) -> Reconciler<'static> {
+fn deployer(cfn: Client, yes: bool) -> Deployer<'static> {
     static NEVER: fn(&str) -> bool = |_| false;
     let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, Vec::<&Rule>::new());
-    Reconciler {
-        cfn: Cfn::new(cfn),
-        s3,
-        ui: Ui { tty: false },
-        opts: Options {
-            yes,
-            allow_replace: Vec::new(),
+    Deployer {
+        stacks: Stacks {
+            cfn: Cfn::new(cfn),
+            ui: Ui { tty: false },
             timeout: Duration::from_secs(60),
-            lock_timeout: Duration::from_secs(5),
+        },
+        s3,
+        approval: Approval {
+            yes,
             can_prompt: false,
+            confirm: &NEVER,
+        },
+        opts: Options {
+            allow_replace: Vec::new(),
+            lock_timeout: Duration::from_secs(5),
             owner: "test".into(),
         },
-        confirm: &NEVER,
     }
 }
 
@@ -188,7 +193,7 @@ async fn rollback_complete_is_deleted_and_recreated_in_an_unprotected_env() {
         RuleMode::MatchAny,
         [&describe, &history, &delete, &create]
     );
-    let r = reconciler(cfn, false);
+    let r = deployer(cfn, false);
     let (result, stack) = r
         .reconcile_stack(&target(&config), &rendered, &BTreeMap::new())
         .await
@@ -212,7 +217,7 @@ async fn rollback_complete_in_a_protected_env_is_refused_without_deleting() {
         RuleMode::MatchAny,
         [&describe, &delete]
     );
-    let err = reconciler(cfn, true)
+    let err = deployer(cfn, true)
         .reconcile_stack(&target(&config), &rendered, &BTreeMap::new())
         .await
         .expect_err("refused");
@@ -283,7 +288,7 @@ async fn a_new_stack_in_a_protected_env_gets_termination_protection() {
         RuleMode::MatchAny,
         [&describe, &history, &create, &protect]
     );
-    let (result, _) = reconciler(cfn, true)
+    let (result, _) = deployer(cfn, true)
         .reconcile_stack(&target(&config), &rendered, &BTreeMap::new())
         .await
         .expect("created");
@@ -348,7 +353,7 @@ async fn throttled_event_polls_do_not_fail_a_deployment_that_succeeds() {
         RuleMode::MatchAny,
         [&describe, &history, &create]
     );
-    let (result, stack) = reconciler(cfn, false)
+    let (result, stack) = deployer(cfn, false)
         .reconcile_stack(&target(&config), &rendered, &BTreeMap::new())
         .await
         .expect("a throttled progress call never fails a deployment that succeeded");
@@ -407,7 +412,7 @@ async fn a_change_set_that_did_not_contain_changes_is_deleted_and_means_no_chang
         RuleMode::MatchAny,
         [&describe, &create, &pending, &delete, &execute, &older]
     );
-    let (result, _) = reconciler(cfn, false)
+    let (result, _) = deployer(cfn, false)
         .reconcile_stack(&target(&config), &rendered, &BTreeMap::new())
         .await
         .expect("no changes is success");
@@ -460,7 +465,7 @@ async fn a_failed_create_reports_its_root_cause_and_final_state() {
         RuleMode::MatchAny,
         [&describe, &history, &create]
     );
-    let err = reconciler(cfn, false)
+    let err = deployer(cfn, false)
         .reconcile_stack(&target(&config), &rendered, &BTreeMap::new())
         .await
         .expect_err("the create failed");
@@ -552,10 +557,11 @@ async fn recover_continues_the_rollback_skipping_the_resources_that_failed_it() 
         RuleMode::MatchAny,
         [&describe_service, &others, &history, &cont]
     );
-    let recovered = reconciler(cfn, true)
-        .recover(&target(&config), &[])
-        .await
-        .expect("recovered");
+    let deployer = deployer(cfn, true);
+    let recovered =
+        irisctl::recover::recover(&deployer.stacks, &deployer.approval, &target(&config), &[])
+            .await
+            .expect("recovered");
     assert_eq!(recovered, [service]);
     assert_eq!(
         cont.num_calls(),
@@ -628,7 +634,7 @@ async fn replacing_a_stateful_resource_in_a_protected_env_is_refused_unless_allo
                 &describe, &create, &computed, &delete, &execute, &history, &older
             ]
         );
-        let mut r = reconciler(cfn, true);
+        let mut r = deployer(cfn, true);
         r.opts.allow_replace = allow;
         (r, delete, execute)
     };
@@ -680,7 +686,7 @@ async fn an_identical_template_parameters_and_tags_skip_the_change_set() {
         RuleMode::MatchAny,
         [&describe, &same, &create]
     );
-    let (result, _) = reconciler(cfn, false)
+    let (result, _) = deployer(cfn, false)
         .reconcile_stack(&target(&config), &rendered, &BTreeMap::new())
         .await
         .expect("no changes");

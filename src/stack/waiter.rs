@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use backon::{BackoffBuilder, ExponentialBuilder};
 
 use super::events::{EventLog, RootCause, root_cause};
-use super::progress::Progress;
 use super::state::{Operation, Settled, settled};
 use crate::aws::cloudformation::{Cfn, ChangeSet, StackEvent};
+use crate::ui::Progress;
 
 /// Shortest delay between polls of one operation.
 const MIN_DELAY: Duration = Duration::from_millis(50);

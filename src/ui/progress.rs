@@ -1,13 +1,13 @@
-//! How a running deployment looks: a progress bar per stack on a terminal, plain
+//! How a running stack operation looks: a progress bar per stack on a terminal, plain
 //! timestamped lines otherwise (CI logs). Everything goes to stderr so stdout carries only
 //! results (text summary or JSON). Must not decide anything.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
-use aws_sdk_cloudformation::primitives::{DateTime, DateTimeFormat};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::time::{now_ms, stamped, timestamp};
 use crate::aws::cloudformation::StackEvent;
 
 /// Where human-facing messages go.
@@ -31,7 +31,7 @@ impl Ui {
         if self.tty {
             eprintln!("{message}");
         } else {
-            eprintln!("{}", stamped(crate::reconcile::lock::now_ms(), message));
+            eprintln!("{}", stamped(now_ms(), message));
         }
     }
 
@@ -62,18 +62,6 @@ pub struct Progress {
     bar: Option<ProgressBar>,
     stack: String,
     done: HashSet<String>,
-}
-
-/// A plain log line: `<RFC 3339 time>  <message>`, the shape of the event lines.
-pub fn stamped(now_ms: i64, message: &str) -> String {
-    format!("{}  {message}", timestamp(now_ms))
-}
-
-/// RFC 3339 time of an event.
-pub fn timestamp(ms: i64) -> String {
-    DateTime::from_millis(ms)
-        .fmt(DateTimeFormat::DateTime)
-        .unwrap_or_else(|_| ms.to_string())
 }
 
 impl Progress {
@@ -112,7 +100,7 @@ impl Progress {
     pub fn note(&self, message: &str) {
         match &self.bar {
             Some(bar) => bar.println(message),
-            None => eprintln!("{}", stamped(crate::reconcile::lock::now_ms(), message)),
+            None => eprintln!("{}", stamped(now_ms(), message)),
         }
     }
 
@@ -120,21 +108,5 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_with_message(status.to_owned());
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plain_lines_carry_the_time_like_event_lines() {
-        assert_eq!(
-            stamped(
-                1_764_000_000_123,
-                "iris-dev-storage: creating (7 resources)"
-            ),
-            "2025-11-24T16:00:00.123Z  iris-dev-storage: creating (7 resources)"
-        );
     }
 }

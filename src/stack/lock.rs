@@ -5,17 +5,20 @@
 //! the emulators alike. Without a version id (an unversioned bucket) the release is a
 //! DeleteObject with `If-Match` on the entity tag. An expired lock is taken over the same
 //! way (delete the version read, then the conditional put again). Must not decide when to
-//! lock; deploy does (see docs/decisions.md for the first deploy, before the bucket
-//! exists).
+//! lock; deploy, recover and destroy do (see docs/decisions.md for the first deploy, before
+//! the bucket exists).
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::progress::timestamp;
 use super::waiter::poll_delays;
+use crate::aws::cloudformation::Stack;
 use crate::aws::s3::{Bucket, S3Error, Written};
+use crate::contract;
 use crate::exit::Refusal;
+use crate::ui::Ui;
+use crate::ui::time::{now_ms, timestamp};
 
 /// The lock object's key for `env`.
 pub fn lock_key(env: &str) -> String {
@@ -65,13 +68,6 @@ impl LockRecord {
             timestamp(self.expires_ms)
         )
     }
-}
-
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or_default()
 }
 
 fn hostname() -> String {
@@ -197,6 +193,65 @@ impl HeldLock {
     }
 }
 
+/// How long a run may hold the lock: `operations` stack operations, each bounded by
+/// `timeout`, plus five minutes for everything around them. A lock must outlive the run
+/// that holds it, or a second run could take over a healthy one.
+pub fn hold_for(operations: u32, timeout: Duration) -> Duration {
+    timeout * operations + Duration::from_secs(300)
+}
+
+/// The bucket that holds the env lock: the storage stack's model bucket.
+pub fn bucket_of(storage: &Stack) -> Option<&str> {
+    storage
+        .outputs
+        .get(contract::storage::MODEL_BUCKET_NAME)
+        .map(String::as_str)
+}
+
+/// Take the lock of `env` in `bucket` for this process, naming `owner` and held for at
+/// most `hold`, waiting up to `wait` for a holder; waits and take-overs are told on `ui`.
+pub async fn take(
+    bucket: &Bucket,
+    env: &str,
+    owner: &str,
+    hold: Duration,
+    wait: Duration,
+    ui: &Ui,
+) -> anyhow::Result<HeldLock> {
+    let record = LockRecord::for_this_process(owner, hold);
+    let say = |m: &str| ui.say(m);
+    acquire(bucket, env, record, wait, &say).await
+}
+
+/// Where a held lock is kept while a command runs, outside the future doing the work, so
+/// a run interrupted by Ctrl-C (the future dropped) still releases it.
+pub type LockSlot = std::sync::Arc<std::sync::Mutex<Option<HeldLock>>>;
+
+/// Put `held` into `slot`.
+pub fn keep(slot: &LockSlot, held: HeldLock) -> anyhow::Result<()> {
+    *slot
+        .lock()
+        .map_err(|_| anyhow::anyhow!("lock slot poisoned"))? = Some(held);
+    Ok(())
+}
+
+/// Whether `slot` holds a lock.
+pub fn holds(slot: &LockSlot) -> bool {
+    slot.lock().map(|s| s.is_some()).unwrap_or(false)
+}
+
+/// Release whatever lock `slot` holds.
+pub async fn release(slot: &LockSlot) -> anyhow::Result<()> {
+    let held = slot
+        .lock()
+        .map_err(|_| anyhow::anyhow!("lock slot poisoned"))?
+        .take();
+    if let Some(held) = held {
+        held.release().await?;
+    }
+    Ok(())
+}
+
 /// `irisctl unlock`: remove the lock whoever holds it. Returns the record removed.
 pub async fn force_unlock(bucket: &Bucket, env: &str) -> anyhow::Result<Option<LockRecord>> {
     let key = lock_key(env);
@@ -249,6 +304,13 @@ mod tests {
         let back: LockRecord =
             serde_json::from_slice(&serde_json::to_vec(&r).expect("json")).expect("parse");
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn a_lock_outlives_every_operation_it_covers() {
+        let timeout = Duration::from_secs(600);
+        assert_eq!(hold_for(7, timeout), Duration::from_secs(7 * 600 + 300));
+        assert_eq!(hold_for(1, timeout), Duration::from_secs(900));
     }
 
     #[test]

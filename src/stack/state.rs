@@ -154,6 +154,15 @@ pub fn settled(op: Operation, status: &str) -> Option<Settled> {
     })
 }
 
+/// A stack whose last operation finished and left it running what its parameters say
+/// (not a failed create, not mid-operation), so its artifact pins can be trusted.
+pub fn settled_healthy(status: &str) -> bool {
+    matches!(
+        status,
+        "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "UPDATE_ROLLBACK_COMPLETE" | "IMPORT_COMPLETE"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use crate::aws::s3::Bucket;
+use crate::contract;
+use crate::contract::pins::{
+    LAMBDA_CODE_KEY, LAMBDA_CODE_SHA256, LAMBDA_CODE_VERSION_ID, MANIFEST_KEY, MANIFEST_VERSION_ID,
+    MODEL_KEY, MODEL_SHA256, MODEL_VERSION_ID,
+};
 
 pub const LAMBDA_ZIP: &str = "lambda.zip";
 pub const MODEL_FILE: &str = "model.bin";
@@ -121,12 +126,12 @@ impl Artifacts {
             (
                 lambda_key(&self.lambda_zip.sha256_hex),
                 &self.lambda_zip,
-                Some(("LambdaCodeKey", "LambdaCodeSha256", "LambdaCodeVersionId")),
+                Some((LAMBDA_CODE_KEY, LAMBDA_CODE_SHA256, LAMBDA_CODE_VERSION_ID)),
             ),
             (
                 model_key(&self.model.sha256_hex),
                 &self.model,
-                Some(("ModelKey", "ModelSha256", "ModelVersionId")),
+                Some((MODEL_KEY, MODEL_SHA256, MODEL_VERSION_ID)),
             ),
             (manifest_key(&self.model.sha256_hex), &self.manifest, None),
         ]
@@ -170,14 +175,14 @@ impl Pins {
     /// Same-named parameters of the service stack.
     pub fn parameters(&self) -> BTreeMap<String, String> {
         [
-            ("LambdaCodeKey", &self.lambda_code_key),
-            ("LambdaCodeVersionId", &self.lambda_code_version_id),
-            ("LambdaCodeSha256", &self.lambda_code_sha256),
-            ("ModelKey", &self.model_key),
-            ("ModelVersionId", &self.model_version_id),
-            ("ModelSha256", &self.model_sha256),
-            ("ManifestKey", &self.manifest_key),
-            ("ManifestVersionId", &self.manifest_version_id),
+            (LAMBDA_CODE_KEY, &self.lambda_code_key),
+            (LAMBDA_CODE_VERSION_ID, &self.lambda_code_version_id),
+            (LAMBDA_CODE_SHA256, &self.lambda_code_sha256),
+            (MODEL_KEY, &self.model_key),
+            (MODEL_VERSION_ID, &self.model_version_id),
+            (MODEL_SHA256, &self.model_sha256),
+            (MANIFEST_KEY, &self.manifest_key),
+            (MANIFEST_VERSION_ID, &self.manifest_version_id),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.clone()))
@@ -185,16 +190,7 @@ impl Pins {
     }
 
     /// The parameter names the pins fill.
-    pub const NAMES: [&'static str; 8] = [
-        "LambdaCodeKey",
-        "LambdaCodeVersionId",
-        "LambdaCodeSha256",
-        "ModelKey",
-        "ModelVersionId",
-        "ModelSha256",
-        "ManifestKey",
-        "ManifestVersionId",
-    ];
+    pub const NAMES: [&'static str; 8] = contract::pins::ALL;
 }
 
 /// What the upload did.
