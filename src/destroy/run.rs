@@ -303,9 +303,8 @@ fn kept(outputs: &BTreeMap<String, String>) -> Vec<String> {
 fn is_missing_bucket(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         e.downcast_ref::<crate::aws::s3::S3Error>()
-            .is_some_and(|s| s.code.as_deref() == Some("NoSuchBucket"))
-            || e.downcast_ref::<lock::LockError>().is_some_and(|l| {
-                matches!(l, lock::LockError::S3(s) if s.code.as_deref() == Some("NoSuchBucket"))
-            })
+            .is_some_and(|s| s.is_missing_bucket())
+            || e.downcast_ref::<lock::LockError>()
+                .is_some_and(|l| matches!(l, lock::LockError::S3(s) if s.is_missing_bucket()))
     })
 }
