@@ -169,15 +169,7 @@ fn md_escape(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn change(action: &str, id: &str, ty: &str, replacement: Option<&str>) -> ResourceChange {
-        ResourceChange {
-            action: action.into(),
-            logical_id: id.into(),
-            resource_type: ty.into(),
-            replacement: replacement.map(Into::into),
-            causes: vec!["BucketName".into()],
-        }
-    }
+    use crate::stack::changes::tests::change;
 
     fn plan(actions: Vec<StackAction>) -> Plan {
         Plan {

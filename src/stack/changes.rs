@@ -92,10 +92,17 @@ pub fn resources_of(body: &str) -> Result<Vec<NewResource>, cfn::CfnParseError> 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn change(action: &str, id: &str, ty: &str, replacement: Option<&str>) -> ResourceChange {
+    /// A change row as CloudFormation's change set describes one (shared with the plan
+    /// report's tests).
+    pub(crate) fn change(
+        action: &str,
+        id: &str,
+        ty: &str,
+        replacement: Option<&str>,
+    ) -> ResourceChange {
         ResourceChange {
             action: action.into(),
             logical_id: id.into(),
