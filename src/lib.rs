@@ -10,6 +10,7 @@ pub mod digest;
 pub mod exit;
 pub mod gc;
 pub mod local;
+pub mod local_api_url;
 pub mod naming;
 pub mod package;
 pub mod reconcile;
