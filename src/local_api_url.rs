@@ -1,8 +1,9 @@
 //! The URL under which an emulator env's API answers on this machine.
 //!
 //! The service stack's `ApiUrl` output is the AWS form,
-//! `https://<api-id>.execute-api.<region>.<url-suffix>/<stage>`, which has no DNS (and no
-//! TLS) on a laptop. LocalStack (2026.3.0, the pinned emulator) also serves every deployed
+//! `https://<api-id>.execute-api.<region>.<url-suffix>/<stage>` (on LocalStack 2026.3.0
+//! it comes out as `https://<api-id>.execute-api.127.0.0.1:4566/<stage>`), which has no
+//! DNS (and no TLS) on this machine. LocalStack (2026.3.0, the pinned emulator) also serves every deployed
 //! REST API stage path-style on its own endpoint, `<endpoint>/_aws/execute-api/<api-id>/
 //! <stage>/<resource path>`, which needs neither: the function sees the same proxy event
 //! (`path` = the resource path, without the prefix or stage). This module only maps one
@@ -40,8 +41,9 @@ pub fn local_api_url(api_url: &str, emulator_endpoint: &str) -> Result<String, L
     let (host, path) = rest.split_once('/').ok_or_else(not_api)?;
     let (api_id, domain) = host.split_once(".execute-api.").ok_or_else(not_api)?;
     let id_ok = !api_id.is_empty() && api_id.chars().all(|c| c.is_ascii_alphanumeric());
-    // The region and the URL suffix (amazonaws.com, amazonaws.com.cn, ...).
-    if !id_ok || domain.split('.').count() < 3 || domain.split('.').any(str::is_empty) {
+    // On AWS the region and URL suffix (`us-east-1.amazonaws.com`); on LocalStack whatever
+    // it resolves `${AWS::Region}.${AWS::URLSuffix}` to (`127.0.0.1:4566` on this harness).
+    if !id_ok || domain.is_empty() || domain.split('.').any(str::is_empty) {
         return Err(not_api());
     }
     let path = path.trim_end_matches('/');
@@ -80,6 +82,18 @@ mod tests {
     }
 
     #[test]
+    fn maps_the_output_localstack_gives() {
+        // What `irisctl deploy` prints on the harness (LOCALSTACK_HOST=127.0.0.1:<port>).
+        assert_eq!(
+            local_api_url(
+                "https://wfte27iufb.execute-api.127.0.0.1:4766/v1",
+                "http://127.0.0.1:4766"
+            ),
+            Ok("http://127.0.0.1:4766/_aws/execute-api/wfte27iufb/v1".to_owned())
+        );
+    }
+
+    #[test]
     fn keeps_a_resource_path_and_drops_trailing_slashes() {
         assert_eq!(
             local_api_url(
@@ -111,7 +125,8 @@ mod tests {
             "https://abc123.lambda-url.us-east-1.on.aws/v1",
             "https://.execute-api.us-east-1.amazonaws.com/v1",
             "https://ab-c.execute-api.us-east-1.amazonaws.com/v1",
-            "https://abc123.execute-api.amazonaws/v1",
+            "https://abc123.execute-api./v1",
+            "https://abc123.execute-api.us-east-1..amazonaws.com/v1",
             "http://127.0.0.1:4566/_aws/execute-api/abc123/v1",
         ] {
             assert_eq!(
