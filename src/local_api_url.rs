@@ -151,7 +151,9 @@ mod tests {
 
     #[test]
     fn error_messages_say_what_to_do() {
-        let err = local_api_url("nope", LOCALSTACK).err().map(|e| e.to_string());
+        let err = local_api_url("nope", LOCALSTACK)
+            .err()
+            .map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("\"nope\"") && e.contains("irisctl outputs")));
         let err = local_api_url("https://a.execute-api.r.amazonaws.com/v1", "x")
             .err()

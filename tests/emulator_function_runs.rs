@@ -7,12 +7,16 @@
 //! artifact, `GET /model` names the deployed model, and a body the function rejects comes
 //! back with the function's status code and JSON body (proxy integration). The env is
 //! destroyed with `irisctl destroy`, and its stacks and buckets removed even if the test
-//! fails.
+//! fails. A second test runs a shell `bootstrap` through the same executor to check the
+//! failure paths Lambda defines: a function error, a timeout, a runtime that exits, and
+//! the environment answering again after each.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
+use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus};
+use aws_sdk_s3::primitives::ByteStream;
 use irisctl::aws::endpoint::{self, Service};
 use irisctl::contract;
 use serde_json::{Value, json};
@@ -82,10 +86,7 @@ fn http(method: &str, url: &str, body: Option<&str>, headers: &[&str]) -> (u16, 
         args.extend(["--data-binary".to_owned(), body.to_owned()]);
     }
     args.push(url.to_owned());
-    let out = Command::new("curl")
-        .args(&args)
-        .output()
-        .expect("run curl");
+    let out = Command::new("curl").args(&args).output().expect("run curl");
     assert_ok(&format!("curl {method} {url}"), &out);
     let status = String::from_utf8_lossy(&out.stdout)
         .trim()
@@ -238,13 +239,16 @@ async fn exercise(env: &str, envs: &str, work: &Path, endpoint: &str) {
         "json",
     ]);
     assert_ok("irisctl deploy", &deployed);
-    let report = parse("deploy --output json", &String::from_utf8_lossy(&deployed.stdout));
+    let report = parse(
+        "deploy --output json",
+        &String::from_utf8_lossy(&deployed.stdout),
+    );
     assert_eq!(report["outcome"], "succeeded", "{report}");
     let api_url = service_output(&aws, env, contract::service::API_URL).await;
     assert_eq!(report["api_url"], api_url.as_str(), "{report}");
     let function = service_output(&aws, env, contract::service::FUNCTION_NAME).await;
-    let base = irisctl::local_api_url::local_api_url(&api_url, endpoint)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let base =
+        irisctl::local_api_url::local_api_url(&api_url, endpoint).unwrap_or_else(|e| panic!("{e}"));
     let endpoint = endpoint.trim_end_matches('/');
 
     // (a) Sync invoke through LocalStack's Lambda API: the first one is the cold start.
@@ -278,7 +282,10 @@ async fn exercise(env: &str, envs: &str, work: &Path, endpoint: &str) {
     assert_eq!(status, 200, "{head}\n{text}");
     let answer = parse("POST /predict", &text);
     assert_eq!(answer["species"], expected_species.as_str(), "{answer}");
-    assert_eq!(answer["probabilities"], expected["probabilities"], "{answer}");
+    assert_eq!(
+        answer["probabilities"], expected["probabilities"],
+        "{answer}"
+    );
     assert_eq!(answer["model"]["sha256"].as_str(), model_sha.as_deref());
 
     // (c) GET /model names the deployed model.
@@ -290,14 +297,17 @@ async fn exercise(env: &str, envs: &str, work: &Path, endpoint: &str) {
         &std::fs::read_to_string(model_dir.join("manifest.json")).expect("manifest"),
     );
     assert!(
-        model.to_string().contains(manifest["sha256"].as_str().expect("sha256")),
+        model
+            .to_string()
+            .contains(manifest["sha256"].as_str().expect("sha256")),
         "GET /model does not name the deployed model {}: {model}",
         manifest["sha256"]
     );
 
     // A body API Gateway's validator accepts but the function refuses (three of the four
     // measurements): the function's own status code and JSON error body come back.
-    let partial = json!({"sepal_length": FLOWER[0], "sepal_width": FLOWER[1], "petal_length": FLOWER[2]});
+    let partial =
+        json!({"sepal_length": FLOWER[0], "sepal_width": FLOWER[1], "petal_length": FLOWER[2]});
     let (status, head, text) = http(
         "POST",
         &format!("{base}/predict"),
@@ -308,11 +318,14 @@ async fn exercise(env: &str, envs: &str, work: &Path, endpoint: &str) {
     let refused = parse("refused POST /predict", &text);
     assert_eq!(refused["error"]["field"], "petal_width", "{refused}");
     assert!(
-        refused["error"]["code"].as_str().is_some_and(|c| !c.is_empty()),
+        refused["error"]["code"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty()),
         "{refused}"
     );
     assert!(
-        head.to_ascii_lowercase().contains("content-type: application/json"),
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
         "{head}"
     );
 
@@ -325,11 +338,185 @@ async fn exercise(env: &str, envs: &str, work: &Path, endpoint: &str) {
             &["Content-Type: application/json"],
         );
         assert_eq!(status, 200, "{text}");
-        assert_eq!(parse("POST /predict", &text)["species"], expected_species.as_str());
+        assert_eq!(
+            parse("POST /predict", &text)["species"],
+            expected_species.as_str()
+        );
     }
 
     let destroyed = irisctl(&["destroy", "--env", env, "--envs-dir", envs, "--yes"]);
     assert_ok("irisctl destroy", &destroyed);
     let (status, _, text) = http("GET", &format!("{base}/model"), None, &[]);
     assert_ne!(status, 200, "the API still answers after destroy: {text}");
+}
+
+/// A custom runtime in shell (bash + curl): answers `{"echo": <event>}`, and on request
+/// fails (`/error`), hangs past the timeout, or exits mid-invocation.
+const SHELL_BOOTSTRAP: &str = r#"#!/bin/bash
+set -euo pipefail
+api="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+echo "shell runtime init"
+while true; do
+  headers="$(mktemp)"
+  event="$(curl -sS -D "$headers" "$api/invocation/next")"
+  id="$(grep -i '^lambda-runtime-aws-request-id:' "$headers" | cut -d: -f2 | tr -d '[:space:]')"
+  echo "event $event"
+  case "$event" in
+    *hang*) sleep 30 ;;
+    *crash*) exit 3 ;;
+    *fail*) curl -sS -X POST "$api/invocation/$id/error" \
+              -d '{"errorType":"Shell.Asked","errorMessage":"asked to fail"}' >/dev/null ;;
+    *) curl -sS -X POST "$api/invocation/$id/response" -d "{\"echo\": $event}" >/dev/null ;;
+  esac
+done
+"#;
+
+const SHELL_FUNCTION_TEMPLATE: &str = r#"{
+  "AWSTemplateFormatVersion": "2010-09-09",
+  "Parameters": { "CodeBucket": { "Type": "String" }, "CodeKey": { "Type": "String" } },
+  "Resources": {
+    "Role": {
+      "Type": "AWS::IAM::Role",
+      "Properties": {
+        "AssumeRolePolicyDocument": {
+          "Version": "2012-10-17",
+          "Statement": [{ "Effect": "Allow", "Principal": { "Service": "lambda.amazonaws.com" }, "Action": "sts:AssumeRole" }]
+        }
+      }
+    },
+    "Function": {
+      "Type": "AWS::Lambda::Function",
+      "Properties": {
+        "Runtime": "provided.al2023",
+        "Handler": "bootstrap",
+        "Timeout": 2,
+        "Role": { "Fn::GetAtt": ["Role", "Arn"] },
+        "Code": { "S3Bucket": { "Ref": "CodeBucket" }, "S3Key": { "Ref": "CodeKey" } }
+      }
+    }
+  },
+  "Outputs": { "FunctionName": { "Value": { "Ref": "Function" } } }
+}"#;
+
+fn shell_zip() -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .unix_permissions(0o755);
+    zip.start_file("bootstrap", options).expect("zip entry");
+    std::io::Write::write_all(&mut zip, SHELL_BOOTSTRAP.as_bytes()).expect("zip write");
+    zip.finish().expect("zip finish").into_inner()
+}
+
+/// Sync invoke through LocalStack's Lambda API: (X-Amz-Function-Error if any, payload).
+fn invoke(endpoint: &str, function: &str, payload: &str) -> (Option<String>, Value) {
+    let url = format!(
+        "{}/2015-03-31/functions/{function}/invocations",
+        endpoint.trim_end_matches('/')
+    );
+    let (status, head, body) = http("POST", &url, Some(payload), &[]);
+    assert_eq!(status, 200, "{head}\n{body}");
+    let error = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("x-amz-function-error")
+            .then(|| value.trim().to_owned())
+    });
+    (error, parse("invoke payload", &body))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulators; scripts/test runs it"]
+async fn function_errors_timeouts_and_crashes_come_back_as_lambda_reports_them() {
+    let aws = support::emulators().await;
+    let endpoint = endpoint::resolved(&aws.config, Service::CloudFormation)
+        .expect("the emulator endpoint (AWS_ENDPOINT_URL)");
+    let mut cleanup = support::Cleanup::new();
+    let bucket = support::unique_name("shell-fn");
+    cleanup.add(support::Resource::Bucket(bucket.clone()));
+    aws.s3
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("create bucket");
+    aws.s3
+        .put_object()
+        .bucket(&bucket)
+        .key("bootstrap.zip")
+        .body(ByteStream::from(shell_zip()))
+        .send()
+        .await
+        .expect("upload code");
+    let stack = support::unique_name("shell-fn");
+    cleanup.add(support::Resource::Stack(stack.clone()));
+    let param = |k: &str, v: &str| {
+        Parameter::builder()
+            .parameter_key(k)
+            .parameter_value(v)
+            .build()
+    };
+    aws.cfn
+        .create_stack()
+        .stack_name(&stack)
+        .template_body(SHELL_FUNCTION_TEMPLATE)
+        .capabilities(Capability::CapabilityIam)
+        .parameters(param("CodeBucket", &bucket))
+        .parameters(param("CodeKey", "bootstrap.zip"))
+        .send()
+        .await
+        .expect("create stack");
+    let created = support::settled_stack(&aws.cfn, &stack, std::time::Duration::from_secs(120))
+        .await
+        .expect("the stack settles");
+    assert_eq!(
+        created.stack_status(),
+        Some(&StackStatus::CreateComplete),
+        "{created:?}"
+    );
+    let function = created
+        .outputs()
+        .iter()
+        .find(|o| o.output_key() == Some("FunctionName"))
+        .and_then(|o| o.output_value())
+        .expect("FunctionName output")
+        .to_owned();
+
+    let (error, answer) = invoke(&endpoint, &function, r#"{"n":1}"#);
+    assert_eq!((error, answer), (None, json!({"echo": {"n": 1}})));
+
+    let (error, answer) = invoke(&endpoint, &function, r#"{"fail":1}"#);
+    assert_eq!(error.as_deref(), Some("Unhandled"), "{answer}");
+    assert_eq!(
+        answer,
+        json!({"errorType": "Shell.Asked", "errorMessage": "asked to fail"})
+    );
+
+    let started = Instant::now();
+    let (error, answer) = invoke(&endpoint, &function, r#"{"hang":1}"#);
+    assert_eq!(error.as_deref(), Some("Unhandled"), "{answer}");
+    assert!(
+        answer["errorMessage"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("Task timed out after 2.00 seconds")),
+        "{answer}"
+    );
+    let waited = started.elapsed().as_secs_f64();
+    assert!((2.0..10.0).contains(&waited), "timed out after {waited} s");
+    // The hung runtime was replaced: the next invocation runs on a fresh one.
+    let (error, answer) = invoke(&endpoint, &function, r#"{"n":2}"#);
+    assert_eq!((error, answer), (None, json!({"echo": {"n": 2}})));
+
+    let (error, answer) = invoke(&endpoint, &function, r#"{"crash":1}"#);
+    assert_eq!(error.as_deref(), Some("Unhandled"), "{answer}");
+    assert_eq!(answer["errorType"], "Runtime.ExitError", "{answer}");
+    assert!(
+        answer["errorMessage"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("Runtime exited with error: exit status 3")),
+        "{answer}"
+    );
+    let (error, answer) = invoke(&endpoint, &function, r#"{"n":3}"#);
+    assert_eq!((error, answer), (None, json!({"echo": {"n": 3}})));
+
+    cleanup.run(&aws).await.expect("cleanup");
 }
