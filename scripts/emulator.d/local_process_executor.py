@@ -23,6 +23,7 @@ this machine); other runtimes fail at start with a message saying so. Written ag
 localstack-core 2026.3.0 and refusing any other version.
 """
 
+import json
 import logging
 import os
 import shutil
@@ -30,12 +31,17 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
+from concurrent.futures import InvalidStateError
 from importlib.metadata import version
 from pathlib import Path
 
 from localstack import config
 from localstack.aws.api.lambda_ import PackageType
-from localstack.services.lambda_.invocation.executor_endpoint import ExecutorEndpoint
+from localstack.services.lambda_.invocation.executor_endpoint import (
+    ExecutorEndpoint,
+    StatusErrorException,
+)
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion
 from localstack.services.lambda_.invocation.plugins import RuntimeExecutorPlugin
 from localstack.services.lambda_.invocation.runtime_executor import (
@@ -141,7 +147,23 @@ class LocalProcessRuntimeExecutor(RuntimeExecutor):
             self.executor_endpoint.container_port,
             self.function_version.qualified_arn,
         )
+        threading.Thread(
+            target=self._fail_startup_if_init_exits, args=(self.process,), daemon=True
+        ).start()
         self.executor_endpoint.wait_for_startup()
+
+    def _fail_startup_if_init_exits(self, process: subprocess.Popen) -> None:
+        """An init that dies before reporting (a Python error, a kill) fails the start now,
+        not after LocalStack's startup timeout."""
+        code = process.wait()
+        future = self.executor_endpoint.startup_future
+        if future is not None and not future.done():
+            message = f"local_runtime_init.py exited with {code} before the environment was ready"
+            payload = json.dumps({"errorType": "Runtime.InitError", "errorMessage": message})
+            try:
+                future.set_exception(StatusErrorException(message, payload=payload.encode()))
+            except InvalidStateError:
+                pass  # reported ready or error in the meantime
 
     def stop(self) -> None:
         process, self.process = self.process, None
