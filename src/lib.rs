@@ -11,6 +11,7 @@ pub mod digest;
 pub mod exit;
 pub mod gc;
 pub mod local;
+pub mod local_api_url;
 pub mod naming;
 pub mod package;
 pub mod plan;

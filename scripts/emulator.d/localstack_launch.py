@@ -1,69 +1,86 @@
-"""Start LocalStack in-process, patched so Lambda functions reach Active without Docker.
+"""Start LocalStack in-process, with Lambda functions run as local processes (no Docker).
 
-Run by scripts/emulator with the environment it sets (FILESYSTEM_ROOT, GATEWAY_LISTEN, ...).
-Without Docker, CreateFunction in LocalStack 2026.3.0 never leaves Pending: it downloads
-the lambda-runtime-init binary from GitHub and pulls a runtime image from Docker Hub, and
-neither is reachable here. Two changes fix the control plane (invoke still fails):
+Run by scripts/emulator with the environment it sets (FILESYSTEM_ROOT, GATEWAY_LISTEN,
+LAMBDA_RUNTIME_EXECUTOR, ...). LocalStack 2026.3.0's default Lambda executor needs Docker:
+it pulls a runtime image and downloads its Go runtime-init from GitHub, and neither is
+reachable here. So this registers the `local-process` executor (local_process_executor.py,
+with the runtime-init in local_runtime_init.py) in LocalStack's plugin namespace for
+executors, `localstack.lambda.runtime_executor`, the same way an installed package would:
+through an entry point. The entry point lives in a small generated distribution folder
+under $HOME (the emulator's state folder) that is put on sys.path, so the venv is not
+modified. LAMBDA_RUNTIME_EXECUTOR then selects it.
 
-1. an executable stub stands where the runtime-init binary would be installed, so the
-   package installer finds it and does not download anything;
-2. `_ensure_runtime_image_present` (the image pull) becomes a no-op.
-
-Both reach into LocalStack internals, so this refuses any version but the one it was
-written and tested against.
+The executor reaches into LocalStack internals, so this refuses any version but the one it
+was written and tested against.
 """
 
 import os
-import stat
 import sys
 from importlib.metadata import version
+from pathlib import Path
 
 PATCHED_VERSION = "2026.3.0"
-
-STUB_INIT = """#!/bin/sh
-echo "irisctl emulator stub: Lambda invoke needs Docker, which this LocalStack runs without" >&2
-exit 1
-"""
+HERE = Path(__file__).resolve().parent
+EXECUTOR_NAME = "local-process"
+NAMESPACE = "localstack.lambda.runtime_executor"
+DIST = "irisctl_emulator_plugins-1.0.dist-info"
 
 
 def refuse_other_versions() -> None:
     installed = version("localstack-core")
     if installed != PATCHED_VERSION:
         sys.exit(
-            f"localstack_launch.py patches localstack-core {PATCHED_VERSION} internals, but "
-            f"{installed} is installed. Reinstall with 'rm -rf {sys.prefix} && "
-            f"scripts/emulator start', or re-check the patch against the new version."
+            f"localstack_launch.py and its Lambda executor are written against localstack-core "
+            f"{PATCHED_VERSION} internals, but {installed} is installed. Reinstall with "
+            f"'rm -rf {sys.prefix} && scripts/emulator start', or re-check "
+            f"scripts/emulator.d/local_process_executor.py against the new version."
         )
 
 
-def place_runtime_init_stub() -> None:
-    from localstack.packages.api import InstallTarget
-    from localstack.services.lambda_.packages import lambda_runtime_package
-
-    installer = lambda_runtime_package.get_installer()
-    # The same path the installer checks for "already installed" (under FILESYSTEM_ROOT).
-    install_dir = installer._get_install_dir(InstallTarget.VAR_LIBS)
-    init = installer._get_install_marker_path(install_dir)
-    os.makedirs(os.path.dirname(init), exist_ok=True)
-    with open(init, "w") as f:
-        f.write(STUB_INIT)
-    os.chmod(init, os.stat(init).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    if not installer.is_installed():
-        sys.exit(f"the runtime-init stub at {init} is not seen as installed; patch is stale")
+def write_if_changed(path: Path, text: str) -> None:
+    # Unchanged files keep their mtime, so plux's entry point cache stays valid.
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
 
 
-def skip_runtime_image_pull() -> None:
-    from localstack.services.lambda_.invocation import docker_runtime_executor
+def register_executor() -> None:
+    """An entry point `local-process` in LocalStack's executor namespace, found by plux
+    (LocalStack's plugin loader) through importlib.metadata on sys.path."""
+    plugins = Path(os.environ.get("HOME") or HERE) / "plugins"
+    dist = plugins / DIST
+    dist.mkdir(parents=True, exist_ok=True)
+    write_if_changed(
+        dist / "METADATA",
+        "Metadata-Version: 2.1\nName: irisctl-emulator-plugins\nVersion: 1.0\n"
+        "Summary: irisctl's LocalStack Lambda executor (scripts/emulator.d), generated\n",
+    )
+    write_if_changed(
+        dist / "entry_points.txt",
+        f"[{NAMESPACE}]\n{EXECUTOR_NAME} = local_process_executor:LocalProcessRuntimeExecutorPlugin\n",
+    )
+    # No __pycache__ next to the executor in the work tree (the venv is compiled already).
+    sys.dont_write_bytecode = True
+    for entry in (str(HERE), str(plugins)):
+        if entry not in sys.path:
+            sys.path.append(entry)
+    os.environ.setdefault("LAMBDA_RUNTIME_EXECUTOR", EXECUTOR_NAME)
+    if os.environ["LAMBDA_RUNTIME_EXECUTOR"] != EXECUTOR_NAME:
+        sys.exit(
+            f"LAMBDA_RUNTIME_EXECUTOR is {os.environ['LAMBDA_RUNTIME_EXECUTOR']!r}; this "
+            f"emulator has no Docker and runs Lambda only with {EXECUTOR_NAME!r}"
+        )
 
-    if not hasattr(docker_runtime_executor, "_ensure_runtime_image_present"):
-        sys.exit("docker_runtime_executor._ensure_runtime_image_present is gone; patch is stale")
-    docker_runtime_executor._ensure_runtime_image_present = lambda image, platform: None
+    from localstack.services.lambda_.invocation.runtime_executor import EXECUTOR_PLUGIN_MANAGER
+
+    # LocalStack would fall back to Docker with a warning; fail at start instead.
+    if not EXECUTOR_PLUGIN_MANAGER.exists(EXECUTOR_NAME):
+        sys.exit(f"the {EXECUTOR_NAME!r} Lambda executor is not visible to LocalStack's plugin loader")
+    EXECUTOR_PLUGIN_MANAGER.load(EXECUTOR_NAME).load()
 
 
 def main() -> None:
     refuse_other_versions()
-    place_runtime_init_stub()
-    skip_runtime_image_pull()
+    register_executor()
 
     from localstack.runtime.main import main as localstack_main
 

@@ -9,4 +9,5 @@ mod support;
 
 mod deploy;
 mod destroy;
+mod function_runs;
 mod sdk_wiring;
