@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::render::EnvsDir;
+use super::args::{EnvsDir, LockTimeout, OperationTimeout};
 use crate::aws;
 use crate::aws::cloudformation::Cfn;
 use crate::destroy::run::{DestroyReport, Destroyer, Target};
@@ -21,19 +21,17 @@ use crate::render;
 pub struct Args {
     /// Also destroy ephemeral envs last deployed longer ago than this (e.g. 72h), even if
     /// their expiry has not passed.
-    #[arg(long = "older-than", value_parser = humantime::parse_duration)]
+    #[arg(long = "older-than", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub older_than: Option<Duration>,
     /// List what would be destroyed, change nothing.
     #[arg(long = "dry-run")]
     pub dry_run: bool,
     #[command(flatten)]
     pub envs: EnvsDir,
-    /// Give up waiting for one stack deletion after this long.
-    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
-    pub timeout: Duration,
-    /// How long to wait for an env's lock.
-    #[arg(long = "lock-timeout", default_value = "2m", value_parser = humantime::parse_duration)]
-    pub lock_timeout: Duration,
+    #[command(flatten)]
+    pub timeout: OperationTimeout,
+    #[command(flatten)]
+    pub lock_timeout: LockTimeout,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
@@ -72,8 +70,8 @@ async fn gc(args: Args) -> anyhow::Result<Status> {
         ecr: aws::ecr(&sdk),
         ui: Ui::detect(),
         owner: std::env::var("USER").unwrap_or_else(|_| "irisctl-gc".into()),
-        timeout: args.timeout,
-        lock_timeout: args.lock_timeout,
+        timeout: args.timeout.limit,
+        lock_timeout: args.lock_timeout.limit,
     };
     let mut failed = Vec::new();
     for c in &chosen {

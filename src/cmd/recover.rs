@@ -23,9 +23,15 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
 }
 
 async fn recover(args: Args) -> anyhow::Result<Status> {
-    let session = Session::open(&args.common).await?;
+    let session = Session::open(&args.common.target).await?;
     let confirm = session::prompt;
-    let reconciler = session.reconciler(args.yes, Vec::new(), &confirm, args.common.lock_timeout);
+    let reconciler = session.reconciler(
+        args.yes,
+        Vec::new(),
+        &confirm,
+        args.common.timeout.limit,
+        args.common.lock_timeout.limit,
+    );
     let target = session.target()?;
     let slot = LockSlot::default();
     let outcome = async {

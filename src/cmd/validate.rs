@@ -6,7 +6,7 @@ use crate::config::{Config, named_envs};
 use crate::exit::Status;
 use crate::validate;
 
-use super::render::EnvsDir;
+use super::args::EnvsDir;
 
 /// Checked with `--all-envs` besides the envs that have a file: samples of each ephemeral
 /// pattern, so ephemeral.yaml is validated too (the longest name allowed exercises the
@@ -20,8 +20,8 @@ pub const SAMPLE_EPHEMERAL_ENVS: [&str; 3] = [
 #[derive(Debug, clap::Args)]
 #[command(group = clap::ArgGroup::new("which").required(true).args(["env", "all_envs"]))]
 pub struct Args {
-    /// The env to validate.
-    #[arg(long)]
+    /// The env to validate (dev, staging, prod, local, pr-<number>, feature-<slug>, ...).
+    #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
     /// Validate every env file (and a sample of each ephemeral pattern).
     #[arg(long)]
