@@ -2,11 +2,13 @@
 //! `exit::Status`. Commands compose library modules; they hold no pipeline logic.
 
 pub mod args;
+pub mod completions;
 pub mod config;
 pub mod deploy;
 pub mod destroy;
 pub mod gc;
 pub mod local;
+pub mod man;
 pub mod package;
 pub mod plan;
 pub mod recover;
