@@ -460,3 +460,62 @@ fn man_page_renders_and_names_every_subcommand() {
         "{deploy}"
     );
 }
+
+#[test]
+fn render_and_validate_print_json_with_output_json() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let dir = out.path().join("t");
+    let o = irisctl(
+        &[
+            "render",
+            "--env",
+            "dev",
+            "--out",
+            dir.to_str().expect("utf8"),
+            "--output",
+            "json",
+        ],
+        &repo_envs(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(report["env"], "dev");
+    let files = report["files"].as_array().expect("files");
+    assert_eq!(files.len(), 3, "{report}");
+    for file in files {
+        assert!(Path::new(file.as_str().expect("path")).is_file(), "{file}");
+    }
+
+    let o = irisctl(
+        &["validate", "--all-envs", "--output", "json"],
+        &repo_envs(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let envs: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).expect("json");
+    for env in [
+        "dev",
+        "staging",
+        "prod",
+        "local",
+        "pr-123",
+        "feature-sample",
+    ] {
+        let row = envs
+            .iter()
+            .find(|r| r["env"] == env)
+            .unwrap_or_else(|| panic!("{env} missing: {envs:?}"));
+        assert_eq!(row["ok"], true, "{row}");
+        assert_eq!(row["stacks"].as_array().map(Vec::len), Some(3), "{row}");
+    }
+
+    let broken = tempfile::tempdir().expect("tempdir");
+    std::fs::write(broken.path().join("qa.yaml"), "auth:\n  mode: none\n").expect("write");
+    let o = irisctl(
+        &["validate", "--env", "qa", "--output", "json"],
+        broken.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let envs: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(envs[0]["ok"], false, "{envs:?}");
+    assert!(!envs[0]["problems"].as_array().expect("problems").is_empty());
+}
