@@ -1,7 +1,7 @@
 //! What deploy, plan, recover, destroy, status and unlock share: the arguments of the
-//! commands that change stacks, loading and validating
-//! the env, the refusals that come before any change (an emulator env whose endpoints
-//! leave this machine, a caller in the wrong account), the AWS clients and the stack tags.
+//! commands that change stacks, loading and validating the env, the refusals that come
+//! before any change (an emulator env whose endpoints leave this machine, a caller in the
+//! wrong account), the AWS clients and the stack tags.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+// Where commands found it before the argument groups moved to `cmd::args`.
 pub use super::args::Output;
 use super::args::{EnvArgs, LockTimeout, OperationTimeout};
 use crate::aws;
