@@ -259,3 +259,27 @@ fn snapshot_the_lifecycle(env: &str, envs: &str, model: &Path, package: &Path) {
     let status_updated = run(with("status", &[]), 0);
     insta::assert_snapshot!("status_updated_text", redact.apply(&status_updated));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulators; scripts/test runs it"]
+async fn gc_dry_run_prints_one_json_report_and_changes_nothing() {
+    let _aws = support::emulators().await;
+    let out = irisctl(&["gc", "--dry-run", "--output", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        support::describe_output(&out)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", support::describe_output(&out)));
+    assert_eq!(report["dry_run"], true, "{report}");
+    // Other runs may have ephemeral envs due on the shared emulators: only the shape is
+    // this test's business.
+    for due in report["due"].as_array().expect("due") {
+        assert!(due["env"].is_string() && due["reason"].is_string(), "{due}");
+        assert!(due["stacks"].is_array(), "{due}");
+    }
+    assert_eq!(report["destroyed"], serde_json::json!([]), "{report}");
+    assert_eq!(report["failed"], serde_json::json!([]), "{report}");
+}
