@@ -65,7 +65,7 @@ echo "== measure ($N warm requests, $COLD_RUNS cold starts each)"
 .venv-bench/bin/python bench/lambda_bench.py python "$N" "$COLD_RUNS" \
     "$IRISCTL" local serve --port 0 --workdir bench/lambda_python \
     --command "$(pwd)/.venv-bench/bin/python -m awslambdaric handler.handler" \
-    --env MODEL_BUCKET="$BUCKET" --env MODEL_KEY=models/sklearn/model.joblib --env PYTHONDONTWRITEBYTECODE=1 \
+    --function-env MODEL_BUCKET="$BUCKET" --function-env MODEL_KEY=models/sklearn/model.joblib --function-env PYTHONDONTWRITEBYTECODE=1 \
     > "$OUT/python.json"
 
 SITE=$(.venv-bench/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')

@@ -3,46 +3,112 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use irisctl::cmd;
 
 #[derive(Parser)]
-#[command(name = "irisctl", version, about, long_about = None)]
+#[command(
+    name = "irisctl",
+    version = cmd::version::one_line(),
+    about,
+    long_about = None,
+    after_help = "Examples:
+  irisctl deploy --env dev --model .demo/model --package .demo/package
+  irisctl status --env dev
+  irisctl COMMAND --help"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+// Each command's examples sit next to its one-line description, so the whole surface of
+// the CLI reads in one place; `tests/cli.rs` checks every command has some.
 #[derive(Subcommand)]
 enum Command {
-    /// Print the version and build information.
-    Version,
+    /// Print the version and build information (git commit, profile, target).
+    #[command(after_help = "Examples:
+  irisctl version
+  irisctl version --output json | jq -r .commit")]
+    Version(cmd::version::Args),
     /// Render an env's CloudFormation templates, one file per stack.
+    #[command(after_help = "Examples:
+  irisctl render --env dev --out build/templates
+  irisctl render --env pr-123 --out /tmp/pr-123 --envs-dir environments")]
     Render(cmd::render::Args),
     /// Check an env's templates: references resolve, parameters are used, policy holds.
+    #[command(after_help = "Examples:
+  irisctl validate --env staging
+  irisctl validate --all-envs")]
     Validate(cmd::validate::Args),
     /// Inspect an env's resolved configuration.
+    #[command(after_help = "Examples:
+  irisctl config show --env dev
+  irisctl config show --env pr-42 --output json")]
     Config(cmd::config::Args),
     /// Build the Lambda bootstrap and write a reproducible lambda.zip + sha256.
+    #[command(after_help = "Examples:
+  irisctl package --out .demo/package
+  irisctl package --out dist --no-rustup")]
     Package(cmd::package::Args),
     /// Run the function locally (Lambda Runtime API + API Gateway front on 127.0.0.1).
+    #[command(after_help = "Examples:
+  irisctl local serve --zip .demo/package/lambda.zip --model .demo/model
+  irisctl local serve --bootstrap target/debug/bootstrap --model .demo/model --port 0")]
     Local(cmd::local::Args),
     /// Create or update an env's stacks (storage, auth, service), uploading the artifacts.
+    #[command(after_help = "Examples:
+  irisctl deploy --env dev --model .demo/model --package .demo/package
+  irisctl deploy --env local --yes --output json
+  irisctl deploy --env prod --yes --timeout 45m --lock-timeout 5m")]
     Deploy(cmd::deploy::Args),
     /// Show what deploy would change (change sets, deleted afterwards).
+    #[command(after_help = "Examples:
+  irisctl plan --env staging
+  irisctl plan --env prod --detailed-exitcode --model .demo/model --package .demo/package
+  irisctl plan --env pr-42 --output markdown > plan.md")]
     Plan(cmd::plan::Args),
     /// Continue the rollback of a stack stuck in UPDATE_ROLLBACK_FAILED.
+    #[command(after_help = "Examples:
+  irisctl recover --env staging
+  irisctl recover --env staging --skip Function --yes")]
     Recover(cmd::recover::Args),
     /// Delete an env: empty its buckets and repository, delete its stacks (service, auth, storage).
+    #[command(after_help = "Examples:
+  irisctl destroy --env pr-42 --yes
+  irisctl destroy --env prod --force-protected
+  irisctl destroy --env local --yes --output json")]
     Destroy(cmd::destroy::Args),
     /// Show an env: stack states, template drift, live model, API URL, lock holder.
+    #[command(after_help = "Examples:
+  irisctl status --env dev
+  irisctl status --env dev --output json | jq .lock")]
     Status(cmd::status::Args),
     /// Print every output of an env's stacks.
+    #[command(after_help = "Examples:
+  irisctl outputs --env dev
+  irisctl outputs --env dev --output json | jq -r '.[\"iris-dev-service\"].ApiUrl'")]
     Outputs(cmd::status::Args),
     /// Destroy ephemeral envs whose expiry passed (or older than --older-than).
+    #[command(after_help = "Examples:
+  irisctl gc --dry-run
+  irisctl gc --older-than 72h")]
     Gc(cmd::gc::Args),
     /// Remove an env's lock left behind by a run that died.
+    #[command(after_help = "Examples:
+  irisctl unlock --env staging")]
     Unlock(cmd::unlock::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = "Examples:
+  irisctl completions bash > ~/.local/share/bash-completion/completions/irisctl
+  irisctl completions zsh > ~/.zfunc/_irisctl
+  irisctl completions fish > ~/.config/fish/completions/irisctl.fish")]
+    Completions(cmd::completions::Args),
+    /// Write the man pages (one per command with --out, else the main page on stdout).
+    #[command(after_help = "Examples:
+  irisctl man | man -l -
+  irisctl man --out share/man/man1")]
+    Man(cmd::man::Args),
 }
 
 fn main() -> ExitCode {
@@ -63,7 +129,7 @@ fn main() -> ExitCode {
         }
     };
     let outcome = match cli.command {
-        Command::Version => cmd::version::run(),
+        Command::Version(args) => cmd::version::run(args),
         Command::Render(args) => cmd::render::run(args),
         Command::Validate(args) => cmd::validate::run(args),
         Command::Config(args) => cmd::config::run(args),
@@ -77,6 +143,39 @@ fn main() -> ExitCode {
         Command::Gc(args) => cmd::gc::run(args),
         Command::Status(args) => cmd::status::run(args),
         Command::Outputs(args) => cmd::status::run_outputs(args),
+        Command::Completions(args) => cmd::completions::run(args, Cli::command()),
+        Command::Man(args) => cmd::man::run(args, Cli::command()),
     };
     irisctl::exit::report(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// Every option and positional of every command, nested ones included, explains itself
+    /// (hidden aliases aside).
+    #[test]
+    fn every_argument_has_help_text() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments().filter(|a| !a.is_hide_set()) {
+                if arg.get_help().is_none() {
+                    missing.push(format!("{path} --{}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut command = Cli::command();
+        command.build();
+        let mut missing = Vec::new();
+        walk(&command, "irisctl", &mut missing);
+        assert!(missing.is_empty(), "arguments without help: {missing:?}");
+    }
 }

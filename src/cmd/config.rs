@@ -4,7 +4,7 @@ use std::io::Write;
 
 use crate::exit::Status;
 
-use super::render::EnvsDir;
+use super::args::{EnvArgs, OutputFormat};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,23 +16,30 @@ pub struct Args {
 pub enum ConfigCommand {
     /// Print every resolved setting of an env with its source (default, file:line:column,
     /// or derived).
-    Show {
-        #[arg(long)]
-        env: String,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        envs: EnvsDir,
-    },
+    Show(ShowArgs),
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  irisctl config show --env dev
+  irisctl config show --env pr-42 --output json | jq '.[] | select(.key == \"ttl_hours\")'")]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub target: EnvArgs,
+    #[command(flatten)]
+    pub output: OutputFormat,
+    /// The old spelling of `--output json`, before every command took `--output`: hidden
+    /// from help, kept so scripts written against it keep working.
+    #[arg(long, hide = true, conflicts_with = "output")]
+    pub json: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
     match args.command {
-        ConfigCommand::Show { env, json, envs } => {
-            let config = envs.load(&env)?;
+        ConfigCommand::Show(show) => {
+            let config = show.target.load()?;
             let entries = config.entries();
-            if json {
+            if show.json || show.output.is_json() {
                 let rows: Vec<serde_json::Value> = entries
                     .iter()
                     .map(|e| {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use super::args::OutputFormat;
 use super::session::{self, Session};
 use crate::deploy::DeployReport;
 use crate::deploy::artifacts::Artifacts;
@@ -23,17 +24,26 @@ pub struct Args {
     pub yes: bool,
     /// Model artifact directory (model.bin + manifest.json). Without it (and --package) an
     /// existing service stack keeps the artifacts it runs.
-    #[arg(long, env = "IRISCTL_MODEL_DIR", requires = "package")]
+    #[arg(
+        long,
+        env = "IRISCTL_MODEL_DIR",
+        requires = "package",
+        value_name = "DIR"
+    )]
     pub model: Option<PathBuf>,
     /// Package directory holding lambda.zip (from `irisctl package --out DIR`).
-    #[arg(long, env = "IRISCTL_PACKAGE_DIR", requires = "model")]
+    #[arg(
+        long,
+        env = "IRISCTL_PACKAGE_DIR",
+        requires = "model",
+        value_name = "DIR"
+    )]
     pub package: Option<PathBuf>,
     /// Allow replacing this stateful resource (logical id) in a protected env; repeatable.
     #[arg(long = "allow-replace", value_name = "LOGICAL_ID")]
     pub allow_replace: Vec<String>,
-    /// Output format: a text summary, or one JSON report on stdout.
-    #[arg(long, value_enum, default_value_t = session::Output::Text)]
-    pub output: session::Output,
+    #[command(flatten)]
+    pub output: OutputFormat,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
@@ -42,21 +52,21 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
 }
 
 async fn deploy(args: Args) -> anyhow::Result<Status> {
-    let json = args.output == session::Output::Json;
-    let env_name = args.common.env.clone();
+    let json = args.output.is_json();
+    let env_name = args.common.target.env.clone();
     let artifacts = match (&args.model, &args.package) {
         (Some(model), Some(package)) => Some(
             Artifacts::load(model, package).context("the artifacts to deploy are not usable")?,
         ),
         _ => None,
     };
-    let session = Session::open(&args.common).await?;
+    let session = Session::open(&args.common.target).await?;
     let confirm = session::prompt;
     let deployer = session.deployer(
         session.approval(args.yes, &confirm),
         args.allow_replace.clone(),
-        args.common.timeout,
-        args.common.lock_timeout,
+        args.common.timeout.limit,
+        args.common.lock_timeout.limit,
     );
     let target = session.target()?;
     let slot = LockSlot::default();

@@ -6,6 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Context;
 
+use super::args::OutputFormat;
 use super::session::{self, Session};
 use crate::aws;
 use crate::destroy::gate::{self, Gate};
@@ -23,9 +24,8 @@ pub struct Args {
     /// Allow destroying a protected env (you still type its name back on a terminal).
     #[arg(long = "force-protected")]
     pub force_protected: bool,
-    /// Output format: a text summary, or one JSON report on stdout.
-    #[arg(long, value_enum, default_value_t = session::Output::Text)]
-    pub output: session::Output,
+    #[command(flatten)]
+    pub output: OutputFormat,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
@@ -34,8 +34,8 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
 }
 
 async fn destroy(args: Args) -> anyhow::Result<Status> {
-    let env = args.common.env.clone();
-    let config = args.common.envs.load(&env)?;
+    let env = args.common.target.env.clone();
+    let config = args.common.target.load()?;
     let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let request = gate::Request {
         protected: config.protected.value,
@@ -65,13 +65,13 @@ async fn destroy(args: Args) -> anyhow::Result<Status> {
             }
         }
     }
-    let session = Session::open(&args.common).await?;
+    let session = Session::open(&args.common.target).await?;
     let destroyer = Destroyer {
-        stacks: session.stacks(args.common.timeout),
+        stacks: session.stacks(args.common.timeout.limit),
         s3: aws::s3(&session.sdk),
         ecr: aws::ecr(&session.sdk),
         owner: session.owner.clone(),
-        lock_timeout: args.common.lock_timeout,
+        lock_timeout: args.common.lock_timeout.limit,
     };
     let target = Target {
         env: env.clone(),
@@ -102,7 +102,7 @@ async fn destroy(args: Args) -> anyhow::Result<Status> {
         .into();
         report.error = Some(format!("{err:#}"));
     }
-    if args.output == session::Output::Json {
+    if args.output.is_json() {
         println!(
             "{}",
             serde_json::to_string_pretty(&report).context("writing the JSON report")?

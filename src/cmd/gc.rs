@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::render::EnvsDir;
+use super::args::{EnvsDir, LockTimeout, OperationTimeout, OutputFormat};
 use crate::aws;
 use crate::aws::cloudformation::Cfn;
 use crate::destroy::run::{DestroyReport, Destroyer, Target};
@@ -22,19 +22,21 @@ use crate::ui::time::now_ms;
 pub struct Args {
     /// Also destroy ephemeral envs last deployed longer ago than this (e.g. 72h), even if
     /// their expiry has not passed.
-    #[arg(long = "older-than", value_parser = humantime::parse_duration)]
+    #[arg(long = "older-than", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub older_than: Option<Duration>,
     /// List what would be destroyed, change nothing.
     #[arg(long = "dry-run")]
     pub dry_run: bool,
     #[command(flatten)]
     pub envs: EnvsDir,
-    /// Give up waiting for one stack deletion after this long.
-    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
-    pub timeout: Duration,
-    /// How long to wait for an env's lock.
-    #[arg(long = "lock-timeout", default_value = "2m", value_parser = humantime::parse_duration)]
-    pub lock_timeout: Duration,
+    #[command(flatten)]
+    pub timeout: OperationTimeout,
+    #[command(flatten)]
+    pub lock_timeout: LockTimeout,
+    // JSON: one report at the end (the envs due, and which were destroyed or not)
+    // instead of a line per env as it goes.
+    #[command(flatten)]
+    pub output: OutputFormat,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
@@ -51,18 +53,42 @@ async fn gc(args: Args) -> anyhow::Result<Status> {
         .older_than
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     let chosen = select::select(&stacks, now_ms(), older_than_ms, list::parse_expiry);
+    let json = args.output.is_json();
+    let due: Vec<serde_json::Value> = chosen
+        .iter()
+        .map(|c| serde_json::json!({ "env": c.env, "stacks": c.stacks, "reason": c.reason }))
+        .collect();
+    let print_report = |destroyed: &[String], failed: &[String]| -> anyhow::Result<()> {
+        let report = serde_json::json!({
+            "dry_run": args.dry_run,
+            "due": due,
+            "destroyed": destroyed,
+            "failed": failed,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("writing JSON")?
+        );
+        Ok(())
+    };
+    if json && (chosen.is_empty() || args.dry_run) {
+        print_report(&[], &[])?;
+        return Ok(Status::Success);
+    }
     if chosen.is_empty() {
         println!("gc: no ephemeral env is due");
         return Ok(Status::Success);
     }
-    for c in &chosen {
-        println!(
-            "gc: env {} ({}): {}{}",
-            c.env,
-            c.stacks.join(", "),
-            c.reason,
-            if args.dry_run { " [dry run: kept]" } else { "" }
-        );
+    if !json {
+        for c in &chosen {
+            println!(
+                "gc: env {} ({}): {}{}",
+                c.env,
+                c.stacks.join(", "),
+                c.reason,
+                if args.dry_run { " [dry run: kept]" } else { "" }
+            );
+        }
     }
     if args.dry_run {
         return Ok(Status::Success);
@@ -71,14 +97,15 @@ async fn gc(args: Args) -> anyhow::Result<Status> {
         stacks: Stacks {
             cfn: Cfn::new(client),
             ui: Ui::detect(),
-            timeout: args.timeout,
+            timeout: args.timeout.limit,
         },
         s3: aws::s3(&sdk),
         ecr: aws::ecr(&sdk),
         owner: std::env::var("USER").unwrap_or_else(|_| "irisctl-gc".into()),
-        lock_timeout: args.lock_timeout,
+        lock_timeout: args.lock_timeout.limit,
     };
     let mut failed = Vec::new();
+    let mut destroyed = Vec::new();
     for c in &chosen {
         let outcome = async {
             let config = args.envs.load(&c.env)?;
@@ -99,12 +126,20 @@ async fn gc(args: Args) -> anyhow::Result<Status> {
         }
         .await;
         match outcome {
-            Ok(()) => println!("gc: env {} destroyed", c.env),
+            Ok(()) => {
+                if !json {
+                    println!("gc: env {} destroyed", c.env);
+                }
+                destroyed.push(c.env.clone());
+            }
             Err(err) => {
                 eprintln!("gc: env {} not destroyed: {err:#}", c.env);
                 failed.push(c.env.clone());
             }
         }
+    }
+    if json {
+        print_report(&destroyed, &failed)?;
     }
     anyhow::ensure!(
         failed.is_empty(),

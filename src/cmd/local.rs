@@ -24,9 +24,13 @@ pub enum LocalCommand {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  irisctl local serve --bootstrap target/debug/bootstrap --model .demo/model
+  irisctl local serve --zip .demo/package/lambda.zip --model .demo/model --port 0
+  irisctl local serve --command 'python -m awslambdaric app.handler' --function-env LOG_LEVEL=debug")]
 pub struct ServeArgs {
     /// Port of the HTTP front on 127.0.0.1 (0 picks a free one; the address is printed).
-    #[arg(long, default_value_t = 3000)]
+    #[arg(long, default_value_t = 3000, value_name = "PORT")]
     pub port: u16,
 
     /// The bootstrap binary to run (e.g. target/debug/bootstrap).
@@ -50,6 +54,7 @@ pub struct ServeArgs {
     /// Bucket holding the model (with --model: created on the emulator if missing).
     #[arg(
         long,
+        value_name = "BUCKET",
         env = "MODEL_BUCKET",
         default_value_if(
             "model",
@@ -59,27 +64,39 @@ pub struct ServeArgs {
     )]
     pub bucket: Option<String>,
     /// Serve an artifact already in S3: key of model.bin.
-    #[arg(long, env = "MODEL_KEY", requires_all = ["bucket", "model_sha256", "manifest_key"])]
+    #[arg(long, env = "MODEL_KEY", value_name = "KEY", requires_all = ["bucket", "model_sha256", "manifest_key"])]
     pub model_key: Option<String>,
-    #[arg(long, env = "MODEL_VERSION_ID", default_value = "")]
+    /// With --model-key: the S3 version id of model.bin (empty: the latest).
+    #[arg(long, env = "MODEL_VERSION_ID", default_value = "", value_name = "ID")]
     pub model_version_id: String,
-    #[arg(long, env = "MODEL_SHA256")]
+    /// With --model-key: the sha256 (hex) model.bin must have; the function refuses any
+    /// other bytes.
+    #[arg(long, env = "MODEL_SHA256", value_name = "HEX")]
     pub model_sha256: Option<String>,
-    #[arg(long, env = "MANIFEST_KEY")]
+    /// With --model-key: the key of manifest.json.
+    #[arg(long, env = "MANIFEST_KEY", value_name = "KEY")]
     pub manifest_key: Option<String>,
-    #[arg(long, env = "MANIFEST_VERSION_ID", default_value = "")]
+    /// With --model-key: the S3 version id of manifest.json (empty: the latest).
+    #[arg(
+        long,
+        env = "MANIFEST_VERSION_ID",
+        default_value = "",
+        value_name = "ID"
+    )]
     pub manifest_version_id: String,
-    /// MAX_BATCH for the function.
-    #[arg(long)]
+    /// Largest batch one request may score (the function's MAX_BATCH; unset: its default).
+    #[arg(long, value_name = "N")]
     pub max_batch: Option<u32>,
 
     /// Invocation timeout (Lambda's function timeout), in seconds.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub timeout: u64,
-    /// Extra environment for the function, KEY=VALUE (repeatable).
-    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
-    pub env: Vec<(String, String)>,
-    #[arg(long, default_value = "iris-local")]
+    /// Set an environment variable of the function, KEY=VALUE (repeatable). Not `--env`:
+    /// everywhere else `--env` names the irisctl env.
+    #[arg(long = "function-env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    pub function_env: Vec<(String, String)>,
+    /// The function's name as the runtime sees it (AWS_LAMBDA_FUNCTION_NAME).
+    #[arg(long, default_value = "iris-local", value_name = "NAME")]
     pub function_name: String,
 }
 
@@ -174,7 +191,7 @@ async fn serve_command(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(n) = args.max_batch {
         env.push(("MAX_BATCH".into(), n.to_string()));
     }
-    env.extend(args.env.iter().cloned());
+    env.extend(args.function_env.iter().cloned());
 
     let options = ServeOptions {
         port: args.port,

@@ -1,11 +1,14 @@
 //! One module per subcommand: each owns its clap `Args` and a `run` that returns an
 //! `exit::Status`. Commands compose library modules; they hold no pipeline logic.
 
+pub mod args;
+pub mod completions;
 pub mod config;
 pub mod deploy;
 pub mod destroy;
 pub mod gc;
 pub mod local;
+pub mod man;
 pub mod package;
 pub mod plan;
 pub mod recover;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
+use super::args::OutputFormat;
 use crate::exit::Status;
 use crate::package;
 
@@ -20,6 +21,8 @@ pub struct Args {
     /// Never run `rustup target add`; use the musl target only if already installed.
     #[arg(long)]
     pub no_rustup: bool,
+    #[command(flatten)]
+    pub output: OutputFormat,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
@@ -33,6 +36,20 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
         }
     };
     let packaged = package::write_package(&bootstrap, &args.out)?;
+    if args.output.is_json() {
+        let report = serde_json::json!({
+            "bootstrap": bootstrap.display().to_string(),
+            "linkage": packaged.linkage.to_string(),
+            "zip": packaged.zip_path.display().to_string(),
+            "zip_bytes": packaged.zip_bytes,
+            "sha256": packaged.sha256,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("writing JSON")?
+        );
+        return Ok(Status::Success);
+    }
     println!("bootstrap: {} ({})", bootstrap.display(), packaged.linkage);
     println!(
         "wrote {} ({:.2} MB)",

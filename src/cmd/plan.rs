@@ -18,13 +18,24 @@ pub struct Args {
     #[arg(long = "detailed-exitcode")]
     pub detailed_exitcode: bool,
     /// Model artifact directory to plan with (otherwise the deployed one is kept).
-    #[arg(long, env = "IRISCTL_MODEL_DIR", requires = "package")]
+    #[arg(
+        long,
+        env = "IRISCTL_MODEL_DIR",
+        requires = "package",
+        value_name = "DIR"
+    )]
     pub model: Option<PathBuf>,
     /// Package directory holding lambda.zip.
-    #[arg(long, env = "IRISCTL_PACKAGE_DIR", requires = "model")]
+    #[arg(
+        long,
+        env = "IRISCTL_PACKAGE_DIR",
+        requires = "model",
+        value_name = "DIR"
+    )]
     pub package: Option<PathBuf>,
-    /// Output format (markdown: a table for a pull-request comment).
-    #[arg(long, value_enum, default_value_t = PlanOutput::Text)]
+    /// Output format: text for a person, JSON for scripts, or markdown (a table for a
+    /// pull-request comment).
+    #[arg(long, value_enum, default_value_t = PlanOutput::Text, value_name = "FORMAT")]
     pub output: PlanOutput,
 }
 
@@ -39,11 +50,11 @@ async fn plan(args: Args) -> anyhow::Result<Status> {
         ),
         _ => None,
     };
-    let session = Session::open(&args.common).await?;
+    let session = Session::open(&args.common.target).await?;
     let target = session.target()?;
     let s3 = crate::aws::s3(&session.sdk);
     let plan = crate::plan::plan(
-        &session.stacks(args.common.timeout),
+        &session.stacks(args.common.timeout.limit),
         &s3,
         &target,
         artifacts.as_ref(),

@@ -23,13 +23,13 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
 }
 
 async fn recover(args: Args) -> anyhow::Result<Status> {
-    let session = Session::open(&args.common).await?;
+    let session = Session::open(&args.common.target).await?;
     let confirm = session::prompt;
     let deployer = session.deployer(
         session.approval(args.yes, &confirm),
         Vec::new(),
-        args.common.timeout,
-        args.common.lock_timeout,
+        args.common.timeout.limit,
+        args.common.lock_timeout.limit,
     );
     let target = session.target()?;
     let slot = LockSlot::default();

@@ -1,6 +1,7 @@
-//! What deploy, plan, recover and unlock share: the env arguments, loading and validating
-//! the env, the refusals that come before any change (an emulator env whose endpoints
-//! leave this machine, a caller in the wrong account), the AWS clients and the stack tags.
+//! What deploy, plan, recover, destroy, status and unlock share: the arguments of the
+//! commands that change stacks, loading and validating the env, the refusals that come
+//! before any change (an emulator env whose endpoints leave this machine, a caller in the
+//! wrong account), the AWS clients and the stack tags.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -8,7 +9,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use super::render::EnvsDir;
+// Where commands found it before the argument groups moved to `cmd::args`.
+pub use super::args::Output;
+use super::args::{EnvArgs, LockTimeout, OperationTimeout};
 use crate::aws;
 use crate::aws::cloudformation::Cfn;
 use crate::config::Config;
@@ -19,34 +22,27 @@ use crate::ui::time::{now_ms, timestamp};
 use crate::ui::{Approval, Confirm, Ui};
 use crate::{render, validate};
 
-/// Arguments every reconcile command takes.
+/// Arguments every command that changes stacks (deploy, plan, recover, destroy) takes:
+/// the env and both timeouts. Read-only commands (status, outputs, unlock) take only
+/// [`EnvArgs`].
 #[derive(Debug, Clone, clap::Args)]
 pub struct CommonArgs {
-    /// The env (dev, staging, prod, local, pr-<number>, feature-<slug>, ...).
-    #[arg(long)]
-    pub env: String,
     #[command(flatten)]
-    pub envs: EnvsDir,
-    /// Give up waiting for one stack operation after this long (e.g. 30m, 90s).
-    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
-    pub timeout: Duration,
-    /// How long to wait for the env lock, or for another operation on a stack to settle.
-    #[arg(long = "lock-timeout", default_value = "2m", value_parser = humantime::parse_duration)]
-    pub lock_timeout: Duration,
+    pub target: EnvArgs,
+    #[command(flatten)]
+    pub timeout: OperationTimeout,
+    #[command(flatten)]
+    pub lock_timeout: LockTimeout,
 }
 
-/// deploy's output: a text summary, or one JSON report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Output {
-    Text,
-    Json,
-}
-
-/// plan's output: as deploy's, or a table for a pull-request comment.
+/// plan's output: text, JSON, or a table for a pull-request comment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PlanOutput {
+    /// Lines for a person.
     Text,
+    /// One JSON document, for scripts.
     Json,
+    /// A Markdown table, for a pull-request comment.
     Markdown,
 }
 
@@ -77,7 +73,7 @@ pub struct Session {
 impl Session {
     /// Load and validate the env, load the SDK configuration and refuse an env that would
     /// act somewhere it must not.
-    pub async fn open(args: &CommonArgs) -> anyhow::Result<Session> {
+    pub async fn open(args: &EnvArgs) -> anyhow::Result<Session> {
         let config = args.envs.load(&args.env)?;
         let findings = validate::validate_env(&config)
             .with_context(|| format!("rendering env `{}`", args.env))?;

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use serde::Serialize;
 
+use super::args::{EnvArgs, OutputFormat};
 use super::session::{self, Session};
 use crate::aws;
 use crate::aws::cloudformation::Cfn;
@@ -19,10 +20,9 @@ use crate::stack::lock::{self, LockRecord, lock_key};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub common: session::CommonArgs,
-    /// Output format: text, or JSON on stdout.
-    #[arg(long, value_enum, default_value_t = session::Output::Text)]
-    pub output: session::Output,
+    pub target: EnvArgs,
+    #[command(flatten)]
+    pub output: OutputFormat,
 }
 
 /// How a deployed template compares with the rendered one.
@@ -93,7 +93,7 @@ pub fn run_outputs(args: Args) -> anyhow::Result<Status> {
 }
 
 async fn status(args: Args) -> anyhow::Result<Status> {
-    let session = Session::open(&args.common).await?;
+    let session = Session::open(&args.target).await?;
     let cfn = Cfn::new(aws::cloudformation(&session.sdk));
     let mut report = EnvStatus {
         env: session.config.env.clone(),
@@ -138,7 +138,7 @@ async fn status(args: Args) -> anyhow::Result<Status> {
             report.lock = serde_json::from_slice(&held.body).ok();
         }
     }
-    if args.output == session::Output::Json {
+    if args.output.is_json() {
         println!(
             "{}",
             serde_json::to_string_pretty(&report).context("writing JSON")?
@@ -195,7 +195,7 @@ fn short(sha: &str) -> &str {
 }
 
 async fn outputs(args: Args) -> anyhow::Result<Status> {
-    let session = Session::open(&args.common).await?;
+    let session = Session::open(&args.target).await?;
     let cfn = Cfn::new(aws::cloudformation(&session.sdk));
     let mut all: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for rendered in &session.stacks {
@@ -203,7 +203,7 @@ async fn outputs(args: Args) -> anyhow::Result<Status> {
             all.insert(stack.name.clone(), stack.outputs);
         }
     }
-    if args.output == session::Output::Json {
+    if args.output.is_json() {
         println!(
             "{}",
             serde_json::to_string_pretty(&all).context("writing JSON")?

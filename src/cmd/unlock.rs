@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 
+use super::args::EnvArgs;
 use super::session::{self, Session};
 use crate::aws;
 use crate::aws::cloudformation::Cfn;
@@ -15,7 +16,7 @@ use crate::stack::lock;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    pub common: session::CommonArgs,
+    pub target: EnvArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
@@ -23,7 +24,7 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
 }
 
 async fn unlock(args: Args) -> anyhow::Result<Status> {
-    let session = Session::open(&args.common).await?;
+    let session = Session::open(&args.target).await?;
     let storage = session.config.names.stack(StackKind::Storage).to_owned();
     let cfn = Cfn::new(aws::cloudformation(&session.sdk));
     let Some(stack) = cfn.describe(&storage).await? else {

@@ -82,7 +82,12 @@ impl Plan {
                     }
                 }
                 StackAction::Update { changes } => {
-                    out.push_str(&format!("{} changes\n", changes.len()));
+                    let noun = if changes.len() == 1 {
+                        "change"
+                    } else {
+                        "changes"
+                    };
+                    out.push_str(&format!("{} {noun}\n", changes.len()));
                     for c in changes {
                         out.push_str(&format!("  {}\n", change_line(c)));
                     }
@@ -227,6 +232,21 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("env dev: changes pending\n"), "{text}");
+    }
+
+    #[test]
+    fn text_counts_changes_in_the_right_number() {
+        let one = change("Modify", "Function", "AWS::Lambda::Function", Some("False"));
+        let text = plan(vec![StackAction::Update {
+            changes: vec![one.clone()],
+        }])
+        .to_text();
+        assert!(text.contains(": 1 change\n"), "{text}");
+        let text = plan(vec![StackAction::Update {
+            changes: vec![one.clone(), one],
+        }])
+        .to_text();
+        assert!(text.contains(": 2 changes\n"), "{text}");
     }
 
     #[test]

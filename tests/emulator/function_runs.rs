@@ -51,7 +51,14 @@ fn iris_model() -> PathBuf {
     let binary = Path::new(env!("CARGO_BIN_EXE_irisctl")).with_file_name("iris-model");
     let profile_dir = binary.parent().and_then(Path::file_name);
     let mut build = Command::new(env!("CARGO"));
-    build.args(["build", "--locked", "-p", "iris-model", "--bin", "iris-model"]);
+    build.args([
+        "build",
+        "--locked",
+        "-p",
+        "iris-model",
+        "--bin",
+        "iris-model",
+    ]);
     if profile_dir.is_some_and(|d| d == "release") {
         build.arg("--release");
     }

@@ -134,7 +134,7 @@ fn unknown_and_invalid_env_names_exit_non_zero() {
 #[test]
 fn config_show_explains_every_value() {
     let o = irisctl(
-        &["config", "show", "--env", "pr-42", "--json"],
+        &["config", "show", "--env", "pr-42", "--output", "json"],
         &repo_envs(),
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -232,4 +232,290 @@ fn usage_errors_exit_1_never_the_changes_pending_code() {
     let o = irisctl(&["--help"], &repo_envs());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("Usage"), "{}", stdout(&o));
+}
+
+#[test]
+fn config_show_json_is_the_hidden_old_spelling_of_output_json() {
+    let new = irisctl(
+        &["config", "show", "--env", "dev", "--output", "json"],
+        &repo_envs(),
+    );
+    let old = irisctl(&["config", "show", "--env", "dev", "--json"], &repo_envs());
+    assert!(new.status.success(), "{}", stderr(&new));
+    assert!(old.status.success(), "{}", stderr(&old));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&new.stdout).expect("json");
+    assert!(rows.iter().any(|r| r["key"] == "region"), "{rows:?}");
+    assert_eq!(
+        new.stdout, old.stdout,
+        "--json prints what --output json prints"
+    );
+    let help = irisctl(&["config", "show", "--help"], &repo_envs());
+    assert!(!stdout(&help).contains("--json"), "{}", stdout(&help));
+    let both = irisctl(
+        &[
+            "config", "show", "--env", "dev", "--json", "--output", "text",
+        ],
+        &repo_envs(),
+    );
+    assert_eq!(both.status.code(), Some(1), "{}", stderr(&both));
+}
+
+/// The subcommands `irisctl --help` lists (without `help`), so the tests below cover a
+/// command as soon as it exists.
+fn subcommands() -> Vec<String> {
+    let o = irisctl(&["--help"], &repo_envs());
+    let help = stdout(&o);
+    let listed: Vec<String> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        // Wrapped descriptions are indented further than the names.
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect();
+    for expected in ["deploy", "plan", "status", "completions", "man", "version"] {
+        assert!(listed.iter().any(|n| n == expected), "{expected}: {help}");
+    }
+    listed
+}
+
+#[test]
+fn every_command_help_has_an_examples_section_with_real_command_lines() {
+    let mut commands: Vec<Vec<String>> = subcommands().into_iter().map(|c| vec![c]).collect();
+    commands.push(vec!["config".into(), "show".into()]);
+    commands.push(vec!["local".into(), "serve".into()]);
+    for command in &commands {
+        for flag in ["-h", "--help"] {
+            let mut args: Vec<&str> = command.iter().map(String::as_str).collect();
+            args.push(flag);
+            let o = irisctl(&args, &repo_envs());
+            assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+            let help = stdout(&o);
+            let examples: Vec<&str> = help
+                .lines()
+                .skip_while(|l| *l != "Examples:")
+                .skip(1)
+                .take_while(|l| !l.trim().is_empty())
+                .collect();
+            let prefix = format!("  irisctl {}", command.join(" "));
+            assert!(
+                (1..=3).contains(&examples.len())
+                    && examples.iter().all(|l| l.starts_with(&prefix)),
+                "{args:?}: 1-3 example lines starting with `{prefix}`:\n{help}"
+            );
+        }
+    }
+}
+
+#[test]
+fn version_reports_the_commit_profile_and_target() {
+    let o = irisctl(&["version", "--output", "json"], &repo_envs());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let info: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+    let commit = info["commit"].as_str().expect("commit");
+    // Tests run from a git checkout: a short sha, maybe marked dirty.
+    let sha = commit.strip_suffix("+dirty").unwrap_or(commit);
+    assert!(
+        sha.len() >= 7 && sha.chars().all(|c| c.is_ascii_hexdigit()),
+        "{commit}"
+    );
+    let profile = info["profile"].as_str().expect("profile");
+    assert!(!profile.is_empty() && profile != "unknown", "{profile}");
+    assert!(
+        info["target"].as_str().is_some_and(|t| t.contains('-')),
+        "{info}"
+    );
+
+    let text = stdout(&irisctl(&["version"], &repo_envs()));
+    assert!(
+        text.starts_with(&format!("irisctl {}\n", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    assert!(text.contains(&format!("commit:  {commit}\n")), "{text}");
+    assert!(text.contains(&format!("profile: {profile}\n")), "{text}");
+    let short = stdout(&irisctl(&["--version"], &repo_envs()));
+    assert!(short.contains(commit) && short.contains(profile), "{short}");
+}
+
+#[test]
+fn read_only_commands_reject_the_timeouts_that_mean_nothing_for_them() {
+    for command in ["status", "outputs", "unlock"] {
+        for flag in ["--timeout", "--lock-timeout"] {
+            let o = irisctl(&[command, "--env", "dev", flag, "5m"], &repo_envs());
+            assert_eq!(o.status.code(), Some(1), "{command} {flag}: {}", stderr(&o));
+            assert!(
+                stderr(&o).contains(&format!("unexpected argument '{flag}'")),
+                "{command} {flag}: {}",
+                stderr(&o)
+            );
+        }
+    }
+    for command in ["deploy", "plan", "recover", "destroy", "gc"] {
+        let help = stdout(&irisctl(&[command, "--help"], &repo_envs()));
+        assert!(
+            help.contains("--timeout <DURATION>") && help.contains("--lock-timeout <DURATION>"),
+            "{command}: {help}"
+        );
+    }
+}
+
+#[test]
+fn env_always_names_the_env_and_local_serve_sets_function_variables_with_function_env() {
+    let o = irisctl(
+        &["local", "serve", "--bootstrap", "/bin/true", "--env", "A=1"],
+        &repo_envs(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unexpected argument '--env'"),
+        "{}",
+        stderr(&o)
+    );
+    let help = stdout(&irisctl(&["local", "serve", "--help"], &repo_envs()));
+    assert!(help.contains("--function-env <KEY=VALUE>"), "{help}");
+    let o = irisctl(
+        &[
+            "local",
+            "serve",
+            "--bootstrap",
+            "/bin/true",
+            "--function-env",
+            "novalue",
+        ],
+        &repo_envs(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("expected KEY=VALUE"), "{}", stderr(&o));
+}
+
+#[test]
+fn bash_completion_names_every_subcommand() {
+    let o = irisctl(&["completions", "bash"], &repo_envs());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let script = stdout(&o);
+    assert!(script.contains("complete -F _irisctl"), "{script}");
+    for command in subcommands() {
+        // The arm that completes the subcommand's own options.
+        assert!(
+            script.contains(&format!("irisctl,{command})")),
+            "{command} missing"
+        );
+    }
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let o = irisctl(&["completions", shell], &repo_envs());
+        assert!(o.status.success(), "{shell}: {}", stderr(&o));
+        assert!(stdout(&o).contains("deploy"), "{shell}");
+    }
+    let o = irisctl(&["completions", "tcsh"], &repo_envs());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}
+
+#[test]
+fn man_page_renders_and_names_every_subcommand() {
+    let o = irisctl(&["man"], &repo_envs());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let page = stdout(&o);
+    assert!(page.contains(".TH irisctl 1"), "{page}");
+    assert!(page.contains(".SH SUBCOMMANDS"), "{page}");
+    for command in subcommands() {
+        assert!(
+            page.contains(&format!("irisctl\\-{command}(1)")),
+            "{command} missing from the page"
+        );
+    }
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("man1");
+    let o = irisctl(&["man", "--out", out.to_str().expect("utf8")], &repo_envs());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let listed = stdout(&o);
+    let mut expected: Vec<String> = subcommands()
+        .iter()
+        .map(|c| format!("irisctl-{c}.1"))
+        .collect();
+    expected.extend([
+        "irisctl.1".into(),
+        "irisctl-config-show.1".into(),
+        "irisctl-local-serve.1".into(),
+    ]);
+    for name in &expected {
+        let path = out.join(name);
+        assert!(
+            listed.contains(&path.display().to_string()),
+            "{name}: {listed}"
+        );
+        let roff = std::fs::read_to_string(&path).expect("page");
+        assert!(
+            roff.starts_with(".ie") && roff.contains(".SH NAME"),
+            "{name}: {roff}"
+        );
+    }
+    let deploy = std::fs::read_to_string(out.join("irisctl-deploy.1")).expect("page");
+    assert!(
+        deploy.contains("lock\\-timeout") && deploy.contains("EXTRA"),
+        "{deploy}"
+    );
+}
+
+#[test]
+fn render_and_validate_print_json_with_output_json() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let dir = out.path().join("t");
+    let o = irisctl(
+        &[
+            "render",
+            "--env",
+            "dev",
+            "--out",
+            dir.to_str().expect("utf8"),
+            "--output",
+            "json",
+        ],
+        &repo_envs(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(report["env"], "dev");
+    let files = report["files"].as_array().expect("files");
+    assert_eq!(files.len(), 3, "{report}");
+    for file in files {
+        assert!(Path::new(file.as_str().expect("path")).is_file(), "{file}");
+    }
+
+    let o = irisctl(
+        &["validate", "--all-envs", "--output", "json"],
+        &repo_envs(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let envs: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).expect("json");
+    for env in [
+        "dev",
+        "staging",
+        "prod",
+        "local",
+        "pr-123",
+        "feature-sample",
+    ] {
+        let row = envs
+            .iter()
+            .find(|r| r["env"] == env)
+            .unwrap_or_else(|| panic!("{env} missing: {envs:?}"));
+        assert_eq!(row["ok"], true, "{row}");
+        assert_eq!(row["stacks"].as_array().map(Vec::len), Some(3), "{row}");
+    }
+
+    let broken = tempfile::tempdir().expect("tempdir");
+    std::fs::write(broken.path().join("qa.yaml"), "auth:\n  mode: none\n").expect("write");
+    let o = irisctl(
+        &["validate", "--env", "qa", "--output", "json"],
+        broken.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let envs: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(envs[0]["ok"], false, "{envs:?}");
+    assert!(!envs[0]["problems"].as_array().expect("problems").is_empty());
 }

@@ -55,7 +55,7 @@ impl Serve {
         .arg("--command")
         .arg(command)
         // Keep the fixture directory free of __pycache__.
-        .args(["--env", "PYTHONDONTWRITEBYTECODE=1"])
+        .args(["--function-env", "PYTHONDONTWRITEBYTECODE=1"])
         .arg("--workdir")
         .arg(repo().join("tests/fixtures/ric"))
         .stdout(Stdio::piped())
