@@ -83,6 +83,10 @@ async fn deploy(args: Args) -> anyhow::Result<Status> {
         eprintln!("warning: could not release the lock of env `{env_name}`: {err:#}");
     }
     report.env = env_name.clone();
+    report.local_api_url = report
+        .api_url
+        .as_deref()
+        .and_then(|url| session.local_api_url(url));
     match &outcome {
         Ok(()) => report.outcome = "succeeded".into(),
         Err(err) => {
@@ -112,6 +116,9 @@ fn print_summary(report: &DeployReport, took: Duration) {
     }
     if let Some(url) = &report.api_url {
         println!("API URL: {url}");
+    }
+    if let Some(url) = &report.local_api_url {
+        println!("API URL on this machine: {url}");
     }
     if let Some(sha) = &report.model_sha256 {
         let version = report

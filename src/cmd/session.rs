@@ -71,6 +71,17 @@ pub struct Session {
 }
 
 impl Session {
+    /// For an emulator env, the URL under which the stack's `api_url` answers on this
+    /// machine (LocalStack's path-style execute-api form, [`crate::local_api_url`]);
+    /// `None` for envs on AWS, where `api_url` itself is the one to call.
+    pub fn local_api_url(&self, api_url: &str) -> Option<String> {
+        if !self.config.emulator.value {
+            return None;
+        }
+        let endpoint = aws::endpoint::resolved(&self.sdk, aws::endpoint::Service::CloudFormation)?;
+        crate::local_api_url::local_api_url(api_url, &endpoint).ok()
+    }
+
     /// Load and validate the env, load the SDK configuration and refuse an env that would
     /// act somewhere it must not.
     pub async fn open(args: &EnvArgs) -> anyhow::Result<Session> {

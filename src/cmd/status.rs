@@ -79,6 +79,9 @@ struct EnvStatus {
     env: String,
     stacks: Vec<StackStatus>,
     api_url: Option<String>,
+    /// Emulator envs: where `api_url` answers on this machine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    local_api_url: Option<String>,
     model_sha256: Option<String>,
     model_version_id: Option<String>,
     lock: Option<LockRecord>,
@@ -99,6 +102,7 @@ async fn status(args: Args) -> anyhow::Result<Status> {
         env: session.config.env.clone(),
         stacks: Vec::new(),
         api_url: None,
+        local_api_url: None,
         model_sha256: None,
         model_version_id: None,
         lock: None,
@@ -121,6 +125,7 @@ async fn status(args: Args) -> anyhow::Result<Status> {
             bucket = bucket.or_else(|| lock::bucket_of(stack).map(str::to_owned));
             if let Some(url) = stack.outputs.get(contract::service::API_URL) {
                 report.api_url = Some(url.clone());
+                report.local_api_url = session.local_api_url(url);
             }
             if let Some(sha) = stack.parameters.get(contract::pins::MODEL_SHA256) {
                 report.model_sha256 = Some(sha.clone());
@@ -172,6 +177,9 @@ async fn status(args: Args) -> anyhow::Result<Status> {
             .as_deref()
             .unwrap_or("(none: service stack not deployed)")
     );
+    if let Some(url) = &report.local_api_url {
+        println!("  API URL on this machine: {url}");
+    }
     match &report.model_sha256 {
         Some(sha) => println!(
             "  model live: sha256 {sha}, S3 version {}",

@@ -34,6 +34,10 @@ pub struct DeployReport {
     pub uploads: Option<UploadReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_url: Option<String>,
+    /// Emulator envs: where `api_url` answers on this machine (set by the command, which
+    /// knows the endpoint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_api_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_sha256: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -168,6 +168,8 @@ fn snapshot_the_lifecycle(env: &str, envs: &str, model: &Path, package: &Path) {
     if let Some((_, port)) = authority.rsplit_once(':') {
         redact.add(&format!("localhost:{port}"), "[emulator]");
     }
+    // LocalStack's ECR placeholder names its default port whatever port it listens on.
+    redact.add("localhost:4566", "[emulator]");
     redact.add(
         &sha256_hex(&package.join("lambda.zip")),
         "[sha256 of lambda.zip]",
