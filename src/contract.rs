@@ -1,7 +1,7 @@
 //! The names shared between the templates and the code that reads what they produce:
 //! stack outputs (passed on as the next stack's parameters, read by status, destroy and
 //! unlock), the artifact pins the service stack takes as parameters, and the environment
-//! variables the function reads. One spelling each, here; `tests/contract.rs` checks them
+//! variables the function reads. One spelling each, here; `tests/offline/contract.rs` checks them
 //! against every env's rendered templates, so a rename on either side fails a test
 //! instead of a deploy. Must not hold logic.
 

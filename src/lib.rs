@@ -1,10 +1,11 @@
-//! irisctl as a library: the pipeline config → render → plan → apply → destroy, with thin
-//! AWS service wrappers at the edge. The binary (`main.rs`) only parses arguments.
+//! irisctl as a library: the pipeline config → render → plan → deploy → destroy, the last
+//! three over one stack layer (`stack`), with thin AWS service wrappers at the edge. The binary (`main.rs`) only parses arguments.
 
 pub mod aws;
 pub mod cmd;
 pub mod config;
 pub mod contract;
+pub mod deploy;
 pub mod destroy;
 pub mod digest;
 pub mod exit;
@@ -12,6 +13,9 @@ pub mod gc;
 pub mod local;
 pub mod naming;
 pub mod package;
-pub mod reconcile;
+pub mod plan;
+pub mod recover;
 pub mod render;
+pub mod stack;
+pub mod ui;
 pub mod validate;

@@ -2,7 +2,7 @@
 //! irisctl renders sets exactly the variables the function reads, and `irisctl local
 //! serve` sets all of them but the optional `MAX_BATCH`. irisctl spells the names in
 //! `irisctl::contract::function_env` (the template is checked against it by irisctl's
-//! tests/contract.rs), the function in `iris_lambda::config`; this test is what keeps the
+//! tests/offline/contract.rs), the function in `iris_lambda::config`; this test is what keeps the
 //! two equal.
 
 use std::collections::BTreeSet;

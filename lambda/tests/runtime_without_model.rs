@@ -153,11 +153,13 @@ async fn a_broken_setting_is_reported_as_an_init_error_naming_it() {
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, api.router()).await });
 
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_bootstrap"))
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_bootstrap"))
         .env_clear()
         .envs(env().into_iter().filter(|(k, _)| k != "MODEL_SHA256"))
         .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
         .stdout(std::process::Stdio::null())
+        // Its error line is expected: kept, and shown only if the exit check fails.
+        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .expect("start bootstrap");
@@ -169,11 +171,16 @@ async fn a_broken_setting_is_reported_as_an_init_error_naming_it() {
     assert_eq!(body["errorType"], "Runtime.InitError.Config", "{body}");
     let message = body["errorMessage"].as_str().unwrap_or_default();
     assert!(message.contains("MODEL_SHA256"), "{body}");
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+    let out = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
         .await
         .expect("the process exits after reporting")
         .expect("wait");
-    assert!(!status.success(), "init failure must not exit 0: {status}");
+    assert!(
+        !out.status.success(),
+        "init failure must not exit 0: {}; stderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         signals.next_polled.try_recv().is_err(),
         "a function whose init failed must not ask for invocations"

@@ -31,7 +31,7 @@ def refuse_other_versions() -> None:
     if installed != PATCHED_VERSION:
         sys.exit(
             f"localstack_launch.py patches localstack-core {PATCHED_VERSION} internals, but "
-            f"{installed} is installed. Reinstall with 'rm -rf .emulator/venv-localstack && "
+            f"{installed} is installed. Reinstall with 'rm -rf {sys.prefix} && "
             f"scripts/emulator start', or re-check the patch against the new version."
         )
 

@@ -8,9 +8,11 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::session::{self, Session};
+use crate::deploy::DeployReport;
+use crate::deploy::artifacts::Artifacts;
 use crate::exit::{Refusal, Status};
-use crate::reconcile::apply::{self, DeployReport, LockSlot, StackFailed};
-use crate::reconcile::artifacts::Artifacts;
+use crate::stack::StackFailed;
+use crate::stack::lock::{self, LockSlot};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -50,10 +52,10 @@ async fn deploy(args: Args) -> anyhow::Result<Status> {
     };
     let session = Session::open(&args.common).await?;
     let confirm = session::prompt;
-    let reconciler = session.reconciler(
-        args.yes,
+    let deployer = session.deployer(
+        session.approval(args.yes, &confirm),
         args.allow_replace.clone(),
-        &confirm,
+        args.common.timeout,
         args.common.lock_timeout,
     );
     let target = session.target()?;
@@ -61,13 +63,13 @@ async fn deploy(args: Args) -> anyhow::Result<Status> {
     let mut report = DeployReport::default();
     let started = std::time::Instant::now();
     let outcome = tokio::select! {
-        outcome = reconciler.deploy(&target, artifacts.as_ref(), &slot, &mut report) => outcome,
+        outcome = deployer.deploy(&target, artifacts.as_ref(), &slot, &mut report) => outcome,
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!(
             "interrupted: a stack operation already started carries on in CloudFormation; \
              run deploy again to wait for it"
         )),
     };
-    if let Err(err) = apply::release(&slot).await {
+    if let Err(err) = lock::release(&slot).await {
         eprintln!("warning: could not release the lock of env `{env_name}`: {err:#}");
     }
     report.env = env_name.clone();

@@ -8,12 +8,10 @@ use anyhow::Context;
 
 use super::session::{self, Session};
 use crate::aws;
-use crate::aws::cloudformation::Cfn;
 use crate::destroy::gate::{self, Gate};
 use crate::destroy::run::{DestroyReport, Destroyer, Target};
 use crate::exit::{Refusal, Status};
-use crate::reconcile::apply::StackFailed;
-use crate::reconcile::progress::Ui;
+use crate::stack::StackFailed;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -69,12 +67,10 @@ async fn destroy(args: Args) -> anyhow::Result<Status> {
     }
     let session = Session::open(&args.common).await?;
     let destroyer = Destroyer {
-        cfn: Cfn::new(aws::cloudformation(&session.sdk)),
+        stacks: session.stacks(args.common.timeout),
         s3: aws::s3(&session.sdk),
         ecr: aws::ecr(&session.sdk),
-        ui: Ui::detect(),
         owner: session.owner.clone(),
-        timeout: session.timeout,
         lock_timeout: args.common.lock_timeout,
     };
     let target = Target {

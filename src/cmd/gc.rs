@@ -13,9 +13,10 @@ use crate::aws::cloudformation::Cfn;
 use crate::destroy::run::{DestroyReport, Destroyer, Target};
 use crate::exit::Status;
 use crate::gc::{list, select};
-use crate::reconcile::lock::now_ms;
-use crate::reconcile::progress::Ui;
 use crate::render;
+use crate::stack::Stacks;
+use crate::ui::Ui;
+use crate::ui::time::now_ms;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -67,12 +68,14 @@ async fn gc(args: Args) -> anyhow::Result<Status> {
         return Ok(Status::Success);
     }
     let destroyer = Destroyer {
-        cfn: Cfn::new(client),
+        stacks: Stacks {
+            cfn: Cfn::new(client),
+            ui: Ui::detect(),
+            timeout: args.timeout,
+        },
         s3: aws::s3(&sdk),
         ecr: aws::ecr(&sdk),
-        ui: Ui::detect(),
         owner: std::env::var("USER").unwrap_or_else(|_| "irisctl-gc".into()),
-        timeout: args.timeout,
         lock_timeout: args.lock_timeout,
     };
     let mut failed = Vec::new();

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::session::{self, PlanOutput, Session};
+use crate::deploy::artifacts::Artifacts;
 use crate::exit::Status;
-use crate::reconcile::artifacts::Artifacts;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -40,10 +40,15 @@ async fn plan(args: Args) -> anyhow::Result<Status> {
         _ => None,
     };
     let session = Session::open(&args.common).await?;
-    let never = |_: &str| false;
-    let reconciler = session.reconciler(false, Vec::new(), &never, args.common.lock_timeout);
     let target = session.target()?;
-    let plan = reconciler.plan(&target, artifacts.as_ref()).await?;
+    let s3 = crate::aws::s3(&session.sdk);
+    let plan = crate::plan::plan(
+        &session.stacks(args.common.timeout),
+        &s3,
+        &target,
+        artifacts.as_ref(),
+    )
+    .await?;
     match args.output {
         PlanOutput::Text => print!("{}", plan.to_text()),
         PlanOutput::Json => println!("{}", plan.to_json()),

@@ -4,7 +4,7 @@
 
 use super::session::{self, Session};
 use crate::exit::Status;
-use crate::reconcile::apply::{self, LockSlot};
+use crate::stack::lock::{self, LockSlot};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -25,12 +25,17 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
 async fn recover(args: Args) -> anyhow::Result<Status> {
     let session = Session::open(&args.common).await?;
     let confirm = session::prompt;
-    let reconciler = session.reconciler(args.yes, Vec::new(), &confirm, args.common.lock_timeout);
+    let deployer = session.deployer(
+        session.approval(args.yes, &confirm),
+        Vec::new(),
+        args.common.timeout,
+        args.common.lock_timeout,
+    );
     let target = session.target()?;
     let slot = LockSlot::default();
     let outcome = async {
-        reconciler.lock_existing(&target, &slot).await?;
-        reconciler.recover(&target, &args.skip).await
+        deployer.lock_existing(&target, &slot).await?;
+        crate::recover::recover(&deployer.stacks, &deployer.approval, &target, &args.skip).await
     };
     let outcome = tokio::select! {
         outcome = outcome => outcome,
@@ -38,7 +43,7 @@ async fn recover(args: Args) -> anyhow::Result<Status> {
             "interrupted: a rollback already started carries on in CloudFormation"
         )),
     };
-    if let Err(err) = apply::release(&slot).await {
+    if let Err(err) = lock::release(&slot).await {
         eprintln!(
             "warning: could not release the lock of env `{}`: {err:#}",
             session.config.env

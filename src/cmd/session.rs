@@ -12,10 +12,11 @@ use super::render::EnvsDir;
 use crate::aws;
 use crate::aws::cloudformation::Cfn;
 use crate::config::Config;
+use crate::deploy::{Deployer, Options, Target};
 use crate::exit::Refusal;
-use crate::reconcile::apply::{Confirm, Options, Reconciler, Target};
-use crate::reconcile::lock::now_ms;
-use crate::reconcile::progress::{Ui, timestamp};
+use crate::stack::Stacks;
+use crate::ui::time::{now_ms, timestamp};
+use crate::ui::{Approval, Confirm, Ui};
 use crate::{render, validate};
 
 /// Arguments every reconcile command takes.
@@ -71,7 +72,6 @@ pub struct Session {
     pub stacks: Vec<render::RenderedStack>,
     pub sdk: aws_config::SdkConfig,
     pub owner: String,
-    pub timeout: Duration,
 }
 
 impl Session {
@@ -134,7 +134,6 @@ impl Session {
             stacks,
             sdk,
             owner,
-            timeout: args.timeout,
         })
     }
 
@@ -162,26 +161,42 @@ impl Session {
         })
     }
 
-    pub fn reconciler<'a>(
-        &self,
-        yes: bool,
-        allow_replace: Vec<String>,
-        confirm: Confirm<'a>,
-        lock_timeout: Duration,
-    ) -> Reconciler<'a> {
-        Reconciler {
+    /// The stack layer over this session's CloudFormation client, each operation bounded
+    /// by `timeout` (`--timeout`).
+    pub fn stacks(&self, timeout: Duration) -> Stacks {
+        Stacks {
             cfn: Cfn::new(aws::cloudformation(&self.sdk)),
-            s3: aws::s3(&self.sdk),
             ui: Ui::detect(),
+            timeout,
+        }
+    }
+
+    /// How this run gets a yes: `--yes`, or `confirm` on a terminal.
+    pub fn approval<'a>(&self, yes: bool, confirm: Confirm<'a>) -> Approval<'a> {
+        Approval {
+            yes,
+            can_prompt: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+            confirm,
+        }
+    }
+
+    /// Deploy's side of AWS for this session (recover uses it too: it locks like deploy).
+    pub fn deployer<'a>(
+        &self,
+        approval: Approval<'a>,
+        allow_replace: Vec<String>,
+        timeout: Duration,
+        lock_timeout: Duration,
+    ) -> Deployer<'a> {
+        Deployer {
+            stacks: self.stacks(timeout),
+            s3: aws::s3(&self.sdk),
+            approval,
             opts: Options {
-                yes,
                 allow_replace,
-                timeout: self.timeout,
                 lock_timeout,
-                can_prompt: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
                 owner: self.owner.clone(),
             },
-            confirm,
         }
     }
 }

@@ -12,8 +12,9 @@ use super::session::{self, Session};
 use crate::aws;
 use crate::aws::cloudformation::Cfn;
 use crate::aws::s3::Bucket;
+use crate::contract;
 use crate::exit::Status;
-use crate::reconcile::lock::{LockRecord, lock_key};
+use crate::stack::lock::{self, LockRecord, lock_key};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -117,13 +118,16 @@ async fn status(args: Args) -> anyhow::Result<Status> {
                 row.deployed_sha256 = Some(sha256(&body));
                 row.template = Some(compare_templates(&body, &rendered.body));
             }
-            bucket = bucket.or_else(|| stack.outputs.get("ModelBucketName").cloned());
-            if let Some(url) = stack.outputs.get("ApiUrl") {
+            bucket = bucket.or_else(|| lock::bucket_of(stack).map(str::to_owned));
+            if let Some(url) = stack.outputs.get(contract::service::API_URL) {
                 report.api_url = Some(url.clone());
             }
-            if let Some(sha) = stack.parameters.get("ModelSha256") {
+            if let Some(sha) = stack.parameters.get(contract::pins::MODEL_SHA256) {
                 report.model_sha256 = Some(sha.clone());
-                report.model_version_id = stack.parameters.get("ModelVersionId").cloned();
+                report.model_version_id = stack
+                    .parameters
+                    .get(contract::pins::MODEL_VERSION_ID)
+                    .cloned();
             }
         }
         report.stacks.push(row);

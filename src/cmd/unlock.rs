@@ -7,9 +7,10 @@ use super::session::{self, Session};
 use crate::aws;
 use crate::aws::cloudformation::Cfn;
 use crate::aws::s3::Bucket;
+use crate::contract::storage::MODEL_BUCKET_NAME;
 use crate::exit::Status;
 use crate::naming::StackKind;
-use crate::reconcile::lock;
+use crate::stack::lock;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -32,10 +33,8 @@ async fn unlock(args: Args) -> anyhow::Result<Status> {
         );
         return Ok(Status::Success);
     };
-    let bucket = stack
-        .outputs
-        .get("ModelBucketName")
-        .with_context(|| format!("stack {storage} has no ModelBucketName output"))?;
+    let bucket = lock::bucket_of(&stack)
+        .with_context(|| format!("stack {storage} has no {MODEL_BUCKET_NAME} output"))?;
     let bucket = Bucket::new(aws::s3(&session.sdk), bucket);
     match lock::force_unlock(&bucket, &session.config.env).await? {
         Some(record) => println!("removed the lock held by {}", record.describe()),

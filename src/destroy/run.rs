@@ -11,21 +11,20 @@
 //!
 //! Every step treats "already gone" as done, so a rerun finishes a partial destroy.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context;
 use serde::Serialize;
 
 use super::{bucket, repository};
-use crate::aws::cloudformation::{Cfn, Stack};
+use crate::aws::cloudformation::Stack;
 use crate::aws::s3::Bucket;
+use crate::contract::storage::{KMS_KEY_ARN, LOG_BUCKET_NAME, MODEL_BUCKET_NAME, REPOSITORY_NAME};
 use crate::naming::StackKind;
-use crate::reconcile::apply::StackFailed;
-use crate::reconcile::lock::{self, HeldLock, LockRecord};
-use crate::reconcile::progress::Ui;
-use crate::reconcile::state::{Operation, Settled};
-use crate::reconcile::waiter;
 use crate::render::RenderedStack;
+use crate::stack::lock::{self, HeldLock};
+use crate::stack::{StackFailed, Stacks};
 
 /// What destroy needs to know about the env.
 #[derive(Debug, Clone)]
@@ -40,14 +39,18 @@ pub struct Target {
     pub protected_confirmed: bool,
 }
 
-/// The AWS side of destroy.
+/// How many `--timeout`-bounded stack operations the env lock is held for during a
+/// destroy (see [`lock::hold_for`]).
+const LOCK_OPERATIONS: u32 = 1;
+
+/// The AWS side of destroy: the stack layer for the stacks, S3 and ECR for emptying.
 pub struct Destroyer {
-    pub cfn: Cfn,
+    pub stacks: Stacks,
     pub s3: aws_sdk_s3::Client,
     pub ecr: aws_sdk_ecr::Client,
-    pub ui: Ui,
+    /// Who the lock names.
     pub owner: String,
-    pub timeout: Duration,
+    /// How long to wait for the env lock, or for another operation on a stack to settle.
     pub lock_timeout: Duration,
 }
 
@@ -91,7 +94,7 @@ impl Destroyer {
         report.env = target.env.clone();
         let mut current: Vec<(&RenderedStack, Option<Stack>)> = Vec::new();
         for rendered in &target.stacks {
-            let stack = self.cfn.describe(&rendered.name).await?;
+            let stack = self.stacks.describe(&rendered.name).await?;
             current.push((rendered, stack));
         }
         if current.iter().all(|(_, s)| s.is_none()) {
@@ -106,13 +109,12 @@ impl Destroyer {
             return Ok(());
         }
         self.check_termination_protection(target, &current).await?;
-        let storage_outputs = current
+        let lock_bucket = current
             .iter()
             .find(|(r, _)| r.kind == StackKind::Storage)
             .and_then(|(_, s)| s.as_ref())
-            .map(|s| s.outputs.clone())
-            .unwrap_or_default();
-        let mut held = match storage_outputs.get("ModelBucketName") {
+            .and_then(lock::bucket_of);
+        let mut held = match lock_bucket {
             Some(name) => self.take_lock(name, &target.env).await?,
             None => None,
         };
@@ -120,7 +122,7 @@ impl Destroyer {
         if let Some(held) = held
             && let Err(err) = held.release().await
         {
-            self.ui.say(&format!(
+            self.stacks.ui.say(&format!(
                 "warning: could not release the lock of env `{}`: {err}",
                 target.env
             ));
@@ -189,12 +191,13 @@ impl Destroyer {
                 ))
                 .into());
             }
-            self.ui.say(&format!(
+            self.stacks.ui.say(&format!(
                 "{}: turning termination protection off (destruction of protected env `{}` \
                  confirmed)",
                 stack.name, target.env
             ));
-            self.cfn
+            self.stacks
+                .cfn
                 .set_termination_protection(&stack.id, false)
                 .await?;
         }
@@ -204,10 +207,17 @@ impl Destroyer {
     /// The env lock, or `None` when the model bucket is already gone (a rerun).
     async fn take_lock(&self, bucket: &str, env: &str) -> anyhow::Result<Option<HeldLock>> {
         let bucket = Bucket::new(self.s3.clone(), bucket);
-        let record =
-            LockRecord::for_this_process(&self.owner, self.timeout + Duration::from_secs(300));
-        let say = |m: &str| self.ui.say(m);
-        match lock::acquire(&bucket, env, record, self.lock_timeout, &say).await {
+        let hold = lock::hold_for(LOCK_OPERATIONS, self.stacks.timeout);
+        match lock::take(
+            &bucket,
+            env,
+            &self.owner,
+            hold,
+            self.lock_timeout,
+            &self.stacks.ui,
+        )
+        .await
+        {
             Ok(held) => Ok(Some(held)),
             Err(err) if is_missing_bucket(&err) => Ok(None),
             Err(err) => Err(err),
@@ -216,14 +226,14 @@ impl Destroyer {
 
     async fn empty_storage(
         &self,
-        outputs: &std::collections::BTreeMap<String, String>,
+        outputs: &BTreeMap<String, String>,
         report: &mut DestroyReport,
     ) -> anyhow::Result<()> {
-        for key in ["ModelBucketName", "LogBucketName"] {
+        for key in [MODEL_BUCKET_NAME, LOG_BUCKET_NAME] {
             let Some(name) = outputs.get(key) else {
                 continue;
             };
-            self.ui.say(&format!(
+            self.stacks.ui.say(&format!(
                 "emptying bucket {name} (every version and delete marker)"
             ));
             let done = bucket::empty(&self.s3, name)
@@ -236,8 +246,8 @@ impl Destroyer {
                 missing: done.missing,
             });
         }
-        if let Some(name) = outputs.get("RepositoryName") {
-            self.ui.say(&format!("emptying repository {name}"));
+        if let Some(name) = outputs.get(REPOSITORY_NAME) {
+            self.stacks.ui.say(&format!("emptying repository {name}"));
             let done = repository::empty(&self.ecr, name)
                 .await
                 .with_context(|| format!("emptying repository {name}"))?;
@@ -255,61 +265,33 @@ impl Destroyer {
     async fn delete_stack(&self, stack: &Stack) -> anyhow::Result<()> {
         let name = &stack.name;
         if stack.status.ends_with("_IN_PROGRESS") && stack.status != "DELETE_IN_PROGRESS" {
-            self.ui.say(&format!(
+            self.stacks.ui.say(&format!(
                 "{name}: {} (another operation is running); waiting for it to settle",
                 stack.status
             ));
-            let boundary = self.cfn.newest_event_id(&stack.id).await?;
-            let mut progress = self.ui.stack(name, "wait for", 0);
-            waiter::wait_stack(
-                &self.cfn,
-                &stack.id,
-                name,
-                Operation::Other,
-                boundary,
-                self.lock_timeout,
-                &mut progress,
-            )
-            .await?;
+            self.stacks.wait_to_settle(stack, self.lock_timeout).await?;
         }
-        let boundary = self.cfn.newest_event_id(&stack.id).await?;
-        if stack.status != "DELETE_IN_PROGRESS" {
-            self.cfn.delete_stack(&stack.id).await?;
-        }
-        let mut progress = self.ui.stack(name, "delete", 0);
-        let waited = waiter::wait_stack(
-            &self.cfn,
-            &stack.id,
-            name,
-            Operation::Delete,
-            boundary,
-            self.timeout,
-            &mut progress,
-        )
-        .await?;
-        match waited.settled {
-            Settled::Succeeded => Ok(()),
-            Settled::Failed => Err(StackFailed {
-                stack: name.clone(),
-                status: waited.status,
-                status_reason: waited.status_reason,
-                root_cause: waited.root_cause,
-            })
-            .with_context(|| {
-                format!("deleting stack {name}; fix the cause and run the same destroy again")
-            }),
-        }
+        // A failed delete says what to do next; other errors already say what failed.
+        self.stacks.delete(stack).await.map_err(|err| {
+            if err.is::<StackFailed>() {
+                err.context(format!(
+                    "deleting stack {name}; fix the cause and run the same destroy again"
+                ))
+            } else {
+                err
+            }
+        })
     }
 }
 
 /// The retained resources a storage stack leaves behind, as lines for the person.
-fn kept(outputs: &std::collections::BTreeMap<String, String>) -> Vec<String> {
+fn kept(outputs: &BTreeMap<String, String>) -> Vec<String> {
     let mut kept = Vec::new();
     for (key, what) in [
-        ("ModelBucketName", "model bucket"),
-        ("LogBucketName", "access-log bucket"),
-        ("RepositoryName", "ECR repository"),
-        ("KmsKeyArn", "KMS key"),
+        (MODEL_BUCKET_NAME, "model bucket"),
+        (LOG_BUCKET_NAME, "access-log bucket"),
+        (REPOSITORY_NAME, "ECR repository"),
+        (KMS_KEY_ARN, "KMS key"),
     ] {
         if let Some(name) = outputs.get(key) {
             kept.push(format!("{what} {name}"));
@@ -321,9 +303,8 @@ fn kept(outputs: &std::collections::BTreeMap<String, String>) -> Vec<String> {
 fn is_missing_bucket(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         e.downcast_ref::<crate::aws::s3::S3Error>()
-            .is_some_and(|s| s.code.as_deref() == Some("NoSuchBucket"))
-            || e.downcast_ref::<lock::LockError>().is_some_and(|l| {
-                matches!(l, lock::LockError::S3(s) if s.code.as_deref() == Some("NoSuchBucket"))
-            })
+            .is_some_and(|s| s.is_missing_bucket())
+            || e.downcast_ref::<lock::LockError>()
+                .is_some_and(|l| matches!(l, lock::LockError::S3(s) if s.is_missing_bucket()))
     })
 }

@@ -42,12 +42,9 @@ mod tests {
             parse_expiry("2026-11-29T14:13:46.123Z"),
             Some(1_795_961_626_123)
         );
-        // What deploy writes (`reconcile::progress::timestamp`) reads back exactly.
+        // What deploy writes (`ui::time::timestamp`) reads back exactly.
         let ms = 1_795_961_626_123;
-        assert_eq!(
-            parse_expiry(&crate::reconcile::progress::timestamp(ms)),
-            Some(ms)
-        );
+        assert_eq!(parse_expiry(&crate::ui::time::timestamp(ms)), Some(ms));
         assert_eq!(parse_expiry("tomorrow"), None);
         assert_eq!(parse_expiry(""), None);
     }

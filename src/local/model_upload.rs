@@ -12,7 +12,7 @@ use iris_model::{Artifact, MANIFEST_FILE, MODEL_FILE};
 use crate::aws::s3::Bucket;
 use crate::aws::{self, endpoint, endpoint::Service};
 use crate::contract::function_env;
-use crate::reconcile::artifacts;
+use crate::deploy::artifacts;
 
 /// Where the function finds its model: exactly the service template's env vars.
 #[derive(Debug, Clone, PartialEq, Eq)]

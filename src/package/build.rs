@@ -80,14 +80,14 @@ pub fn build_bootstrap(workspace: &Path, target: Option<&str>) -> anyhow::Result
         .stderr(Stdio::inherit());
     if let Some(target) = target {
         cmd.args(["--target", target]);
-        // Paths of this checkout and of the cargo home end up in panic messages; mapping
-        // them to fixed names makes the binary the same from any checkout. Only applies
-        // to the target's code (with --target, RUSTFLAGS skips build scripts).
+        // The cargo home's path ends up in the dependencies' panic messages; mapping it to
+        // a fixed name makes the binary the same from any machine. The checkout's own path
+        // needs no mapping: cargo hands rustc workspace members' sources relative to the
+        // workspace root (the binary holds `lambda/src/main.rs`, no absolute path), and
+        // leaving it out of RUSTFLAGS keeps the dependencies' build cache valid for every
+        // checkout (RUSTFLAGS is part of each unit's fingerprint). Only applies to the
+        // target's code (with --target, RUSTFLAGS skips build scripts).
         let mut flags = std::env::var("RUSTFLAGS").unwrap_or_default();
-        flags.push_str(&format!(
-            " --remap-path-prefix={}=/build",
-            workspace.display()
-        ));
         if let Some(home) = cargo_home() {
             flags.push_str(&format!(" --remap-path-prefix={}=/cargo", home.display()));
         }

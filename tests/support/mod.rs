@@ -5,8 +5,13 @@
 //! names per test ([`unique_name`]), and cleanup of what a test created even when it fails
 //! ([`Cleanup`]). Must not: share resources between tests or assume a test order.
 //!
+//! Running the irisctl binary itself: [`binary`] ([`irisctl`]).
+//!
 //! Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
+
+pub mod binary;
+pub use binary::irisctl;
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU32, Ordering};

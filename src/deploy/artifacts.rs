@@ -1,0 +1,455 @@
+//! The artifacts a service stack runs: the Lambda zip and the model (model.bin +
+//! manifest.json), read and checked locally, then uploaded under content-addressed keys
+//! with an S3 SHA-256 checksum (S3 verifies it before storing) unless an object with
+//! that checksum is already there. The pins (key, version id, sha256) become the service
+//! stack's parameters. An artifact the deployed service stack already pins with the same
+//! sha256 is neither looked up nor uploaded: CloudFormation's record is what runs. Must not
+//! touch stacks.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::aws::s3::Bucket;
+use crate::contract;
+use crate::contract::pins::{
+    LAMBDA_CODE_KEY, LAMBDA_CODE_SHA256, LAMBDA_CODE_VERSION_ID, MANIFEST_KEY, MANIFEST_VERSION_ID,
+    MODEL_KEY, MODEL_SHA256, MODEL_VERSION_ID,
+};
+
+pub const LAMBDA_ZIP: &str = "lambda.zip";
+pub const MODEL_FILE: &str = "model.bin";
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// One file to upload.
+#[derive(Debug, Clone)]
+pub struct Blob {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    pub sha256_hex: String,
+}
+
+impl Blob {
+    fn read(path: &Path) -> anyhow::Result<Blob> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let sha256_hex = crate::digest::sha256_hex(&bytes);
+        Ok(Blob {
+            path: path.to_owned(),
+            bytes,
+            sha256_hex,
+        })
+    }
+
+    fn sha256_b64(&self) -> String {
+        crate::digest::sha256_b64(&self.bytes)
+    }
+}
+
+/// The local artifacts, checked.
+#[derive(Debug, Clone)]
+pub struct Artifacts {
+    pub lambda_zip: Blob,
+    pub model: Blob,
+    pub manifest: Blob,
+}
+
+/// The S3 keys artifacts are stored under.
+pub fn lambda_key(sha: &str) -> String {
+    format!("lambda/{sha}.zip")
+}
+pub fn model_key(sha: &str) -> String {
+    format!("models/{sha}/{MODEL_FILE}")
+}
+pub fn manifest_key(model_sha: &str) -> String {
+    format!("models/{model_sha}/{MANIFEST_FILE}")
+}
+
+impl Artifacts {
+    /// Read `package_dir/lambda.zip` and `model_dir/{model.bin,manifest.json}`. Checks the
+    /// zip against `lambda.zip.sha256` when present and model.bin against the manifest's
+    /// `sha256`, so a corrupt or mismatched artifact never reaches S3.
+    pub fn load(model_dir: &Path, package_dir: &Path) -> anyhow::Result<Artifacts> {
+        let lambda_zip = Blob::read(&package_dir.join(LAMBDA_ZIP))
+            .context("the Lambda package is missing; build it with `irisctl package --out DIR` and pass --package DIR")?;
+        if lambda_zip.bytes.len() < 22 || !lambda_zip.bytes.starts_with(b"PK") {
+            bail!(
+                "{} is not a zip file (it does not start with `PK`); rebuild it with `irisctl package`",
+                lambda_zip.path.display()
+            );
+        }
+        let sum_path = package_dir.join(format!("{LAMBDA_ZIP}.sha256"));
+        if let Ok(text) = std::fs::read_to_string(&sum_path) {
+            let expected = text.split_whitespace().next().unwrap_or_default();
+            if expected != lambda_zip.sha256_hex {
+                bail!(
+                    "{} says sha256 {expected} but {} has {}: the package is corrupt or stale; rebuild it",
+                    sum_path.display(),
+                    lambda_zip.path.display(),
+                    lambda_zip.sha256_hex
+                );
+            }
+        }
+        let model = Blob::read(&model_dir.join(MODEL_FILE))
+            .context("the model is missing; train one with iris-model and pass --model DIR")?;
+        let manifest = Blob::read(&model_dir.join(MANIFEST_FILE))?;
+        let parsed: serde_json::Value = serde_json::from_slice(&manifest.bytes)
+            .with_context(|| format!("{} is not valid JSON", manifest.path.display()))?;
+        let Some(declared) = parsed.get("sha256").and_then(|v| v.as_str()) else {
+            bail!(
+                "{} has no `sha256` field naming its model.bin",
+                manifest.path.display()
+            );
+        };
+        if declared != model.sha256_hex {
+            bail!(
+                "{} says model sha256 {declared} but {} has {}: the model directory is \
+                 corrupt or mixed; retrain or copy both files together",
+                manifest.path.display(),
+                model.path.display(),
+                model.sha256_hex
+            );
+        }
+        Ok(Artifacts {
+            lambda_zip,
+            model,
+            manifest,
+        })
+    }
+
+    /// Keys paired with what goes there and the service stack parameters that pin them
+    /// (key, sha256, version id). The manifest has no sha256 parameter, and the same
+    /// model.bin can come with a different manifest (its `created` time), so it is always
+    /// looked up.
+    fn uploads(&self) -> [(String, &Blob, Option<PinNames>); 3] {
+        [
+            (
+                lambda_key(&self.lambda_zip.sha256_hex),
+                &self.lambda_zip,
+                Some((LAMBDA_CODE_KEY, LAMBDA_CODE_SHA256, LAMBDA_CODE_VERSION_ID)),
+            ),
+            (
+                model_key(&self.model.sha256_hex),
+                &self.model,
+                Some((MODEL_KEY, MODEL_SHA256, MODEL_VERSION_ID)),
+            ),
+            (manifest_key(&self.model.sha256_hex), &self.manifest, None),
+        ]
+    }
+}
+
+/// Names of the (key, sha256, version id) parameters that pin one artifact.
+type PinNames = (&'static str, &'static str, &'static str);
+
+/// The version id `deployed` (the service stack's current parameters) pins for `key` when
+/// it pins exactly that key with the sha256 `sha` and a version id.
+fn pinned_version(
+    deployed: Option<&BTreeMap<String, String>>,
+    names: Option<PinNames>,
+    key: &str,
+    sha: &str,
+) -> Option<String> {
+    let (key_name, sha_name, version_name) = names?;
+    let deployed = deployed?;
+    let version = deployed.get(version_name)?;
+    (deployed.get(key_name).map(String::as_str) == Some(key)
+        && deployed.get(sha_name).map(String::as_str) == Some(sha)
+        && !version.is_empty())
+    .then(|| version.clone())
+}
+
+/// Where the artifacts live in S3: the service stack's parameters.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Pins {
+    pub lambda_code_key: String,
+    pub lambda_code_version_id: String,
+    pub lambda_code_sha256: String,
+    pub model_key: String,
+    pub model_version_id: String,
+    pub model_sha256: String,
+    pub manifest_key: String,
+    pub manifest_version_id: String,
+}
+
+impl Pins {
+    /// Same-named parameters of the service stack.
+    pub fn parameters(&self) -> BTreeMap<String, String> {
+        [
+            (LAMBDA_CODE_KEY, &self.lambda_code_key),
+            (LAMBDA_CODE_VERSION_ID, &self.lambda_code_version_id),
+            (LAMBDA_CODE_SHA256, &self.lambda_code_sha256),
+            (MODEL_KEY, &self.model_key),
+            (MODEL_VERSION_ID, &self.model_version_id),
+            (MODEL_SHA256, &self.model_sha256),
+            (MANIFEST_KEY, &self.manifest_key),
+            (MANIFEST_VERSION_ID, &self.manifest_version_id),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.clone()))
+        .collect()
+    }
+
+    /// The parameter names the pins fill.
+    pub const NAMES: [&'static str; 8] = contract::pins::ALL;
+}
+
+/// What the upload did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct UploadReport {
+    pub uploaded: Vec<String>,
+    pub skipped: Vec<String>,
+}
+
+/// Upload what is missing (`upload = true`) or only look (`upload = false`, for plan: a
+/// missing object's version id is then empty). `deployed` is the service stack's current
+/// parameters, when it has settled healthy: what it pins with the same sha256 is reused
+/// as is. Returns the pins.
+pub async fn sync(
+    bucket: &Bucket,
+    artifacts: &Artifacts,
+    upload: bool,
+    deployed: Option<&BTreeMap<String, String>>,
+) -> anyhow::Result<(Pins, UploadReport)> {
+    let mut report = UploadReport::default();
+    let mut versions = Vec::with_capacity(3);
+    for (key, blob, names) in artifacts.uploads() {
+        if let Some(version) = pinned_version(deployed, names, &key, &blob.sha256_hex) {
+            report.skipped.push(key);
+            versions.push(version);
+            continue;
+        }
+        let b64 = blob.sha256_b64();
+        let existing = bucket.head(&key).await?;
+        let version = match existing {
+            Some(info) if info.sha256_b64.as_deref() == Some(b64.as_str()) => {
+                report.skipped.push(key.clone());
+                info.version_id
+            }
+            _ if !upload => String::new(),
+            _ => {
+                let version = bucket
+                    .put_checked(&key, blob.bytes.clone(), &b64)
+                    .await
+                    .with_context(|| format!("uploading {}", blob.path.display()))?;
+                report.uploaded.push(key.clone());
+                version
+            }
+        };
+        versions.push(version);
+    }
+    let [lambda_v, model_v, manifest_v]: [String; 3] = versions
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("internal: expected three artifact versions"))?;
+    Ok((
+        Pins {
+            lambda_code_key: lambda_key(&artifacts.lambda_zip.sha256_hex),
+            lambda_code_version_id: lambda_v,
+            lambda_code_sha256: artifacts.lambda_zip.sha256_hex.clone(),
+            model_key: model_key(&artifacts.model.sha256_hex),
+            model_version_id: model_v,
+            model_sha256: artifacts.model.sha256_hex.clone(),
+            manifest_key: manifest_key(&artifacts.model.sha256_hex),
+            manifest_version_id: manifest_v,
+        },
+        report,
+    ))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Writes a fake but well-formed artifact set into `dir` (zip magic, a model, a manifest
+    /// naming it). Returns (model_dir, package_dir).
+    pub(crate) fn write_fake(dir: &Path, model: &[u8]) -> (PathBuf, PathBuf) {
+        let model_dir = dir.join("model");
+        let package_dir = dir.join("package");
+        std::fs::create_dir_all(&model_dir).expect("mkdir");
+        std::fs::create_dir_all(&package_dir).expect("mkdir");
+        let mut zip = b"PK\x05\x06".to_vec();
+        zip.extend_from_slice(&[0u8; 18]);
+        std::fs::write(package_dir.join(LAMBDA_ZIP), &zip).expect("zip");
+        std::fs::write(model_dir.join(MODEL_FILE), model).expect("model");
+        let sha = crate::digest::sha256_hex(model);
+        std::fs::write(
+            model_dir.join(MANIFEST_FILE),
+            format!("{{\"schema_version\":1,\"sha256\":\"{sha}\"}}"),
+        )
+        .expect("manifest");
+        (model_dir, package_dir)
+    }
+
+    #[test]
+    fn loads_good_artifacts_with_content_addressed_keys() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (m, p) = write_fake(dir.path(), b"model-bytes");
+        let a = Artifacts::load(&m, &p).expect("loads");
+        let keys: Vec<String> = a.uploads().into_iter().map(|(k, _, _)| k).collect();
+        let model_sha = crate::digest::sha256_hex(b"model-bytes");
+        assert_eq!(keys[1], format!("models/{model_sha}/model.bin"));
+        assert_eq!(keys[2], format!("models/{model_sha}/manifest.json"));
+        assert!(keys[0].starts_with("lambda/") && keys[0].ends_with(".zip"));
+    }
+
+    #[test]
+    fn rejects_a_model_that_does_not_match_its_manifest() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (m, p) = write_fake(dir.path(), b"model-bytes");
+        std::fs::write(m.join(MODEL_FILE), b"tampered").expect("write");
+        let err = format!("{:#}", Artifacts::load(&m, &p).expect_err("mismatch"));
+        assert!(err.contains("corrupt or mixed"), "{err}");
+        // Nothing was rewritten.
+        assert_eq!(
+            std::fs::read(m.join(MODEL_FILE)).expect("read"),
+            b"tampered"
+        );
+    }
+
+    #[test]
+    fn rejects_missing_corrupt_and_non_zip_packages() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (m, p) = write_fake(dir.path(), b"model-bytes");
+        std::fs::write(p.join("lambda.zip.sha256"), "0000  lambda.zip\n").expect("write");
+        let err = format!("{:#}", Artifacts::load(&m, &p).expect_err("bad sum"));
+        assert!(err.contains("corrupt or stale"), "{err}");
+        std::fs::remove_file(p.join("lambda.zip.sha256")).expect("rm");
+        std::fs::write(p.join(LAMBDA_ZIP), b"not a zip at all, just text").expect("write");
+        let err = format!("{:#}", Artifacts::load(&m, &p).expect_err("not zip"));
+        assert!(err.contains("is not a zip file"), "{err}");
+        std::fs::remove_file(p.join(LAMBDA_ZIP)).expect("rm");
+        let err = format!("{:#}", Artifacts::load(&m, &p).expect_err("missing"));
+        assert!(err.contains("irisctl package"), "{err}");
+    }
+
+    #[test]
+    fn rejects_a_manifest_without_sha_or_not_json() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (m, p) = write_fake(dir.path(), b"model-bytes");
+        std::fs::write(m.join(MANIFEST_FILE), "{\"schema_version\":1}").expect("write");
+        let err = format!("{:#}", Artifacts::load(&m, &p).expect_err("no sha"));
+        assert!(err.contains("no `sha256` field"), "{err}");
+        std::fs::write(m.join(MANIFEST_FILE), "{not json").expect("write");
+        let err = format!("{:#}", Artifacts::load(&m, &p).expect_err("bad json"));
+        assert!(err.contains("not valid JSON"), "{err}");
+    }
+
+    /// A service stack's parameters pinning `a`'s Lambda zip and model at version `v1`.
+    fn deployed_pins(a: &Artifacts) -> BTreeMap<String, String> {
+        [
+            ("LambdaCodeKey", lambda_key(&a.lambda_zip.sha256_hex)),
+            ("LambdaCodeSha256", a.lambda_zip.sha256_hex.clone()),
+            ("LambdaCodeVersionId", "lambda-v1".into()),
+            ("ModelKey", model_key(&a.model.sha256_hex)),
+            ("ModelSha256", a.model.sha256_hex.clone()),
+            ("ModelVersionId", "model-v1".into()),
+            ("ManifestKey", manifest_key(&a.model.sha256_hex)),
+            ("ManifestVersionId", "manifest-v0".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    #[tokio::test]
+    async fn pinned_artifacts_with_the_same_sha_are_neither_looked_up_nor_uploaded() {
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        let dir = tempfile::tempdir().expect("tmp");
+        let (m, p) = write_fake(dir.path(), b"model-bytes");
+        let a = Artifacts::load(&m, &p).expect("loads");
+        let manifest = manifest_key(&a.model.sha256_hex);
+        let manifest_b64 = a.manifest.sha256_b64();
+        let head = mock!(aws_sdk_s3::Client::head_object)
+            .match_requests({
+                let manifest = manifest.clone();
+                move |req| req.key() == Some(manifest.as_str())
+            })
+            .then_output(move || {
+                aws_sdk_s3::operation::head_object::HeadObjectOutput::builder()
+                    .checksum_sha256(manifest_b64.clone())
+                    .version_id("manifest-v1")
+                    .build()
+            });
+        let put = mock!(aws_sdk_s3::Client::put_object).then_output(|| {
+            aws_sdk_s3::operation::put_object::PutObjectOutput::builder()
+                .version_id("new")
+                .build()
+        });
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head, &put]);
+        let bucket = Bucket::new(s3, "b");
+        let deployed = deployed_pins(&a);
+        let (pins, report) = sync(&bucket, &a, true, Some(&deployed))
+            .await
+            .expect("syncs");
+        // Only the manifest (no sha256 pin) is looked up; nothing is uploaded.
+        assert_eq!(head.num_calls(), 1);
+        assert_eq!(put.num_calls(), 0);
+        assert_eq!(pins.lambda_code_version_id, "lambda-v1");
+        assert_eq!(pins.model_version_id, "model-v1");
+        assert_eq!(pins.manifest_version_id, "manifest-v1");
+        assert!(report.uploaded.is_empty());
+        assert_eq!(report.skipped.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_changed_sha_is_uploaded_with_its_checksum_despite_the_pins() {
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        let dir = tempfile::tempdir().expect("tmp");
+        let (old_m, old_p) = write_fake(&dir.path().join("old"), b"old-model");
+        let deployed = deployed_pins(&Artifacts::load(&old_m, &old_p).expect("loads"));
+        let (m, p) = write_fake(&dir.path().join("new"), b"new-model");
+        let a = Artifacts::load(&m, &p).expect("loads");
+        let model = model_key(&a.model.sha256_hex);
+        let model_b64 = a.model.sha256_b64();
+        // Nothing with a checksum is there yet for the new model.
+        let head = mock!(aws_sdk_s3::Client::head_object).then_output(|| {
+            aws_sdk_s3::operation::head_object::HeadObjectOutput::builder().build()
+        });
+        let put = mock!(aws_sdk_s3::Client::put_object)
+            .match_requests(move |req| {
+                req.checksum_sha256().is_some()
+                    && (req.key() != Some(model.as_str())
+                        || req.checksum_sha256() == Some(model_b64.as_str()))
+            })
+            .then_output(|| {
+                aws_sdk_s3::operation::put_object::PutObjectOutput::builder()
+                    .version_id("new")
+                    .build()
+            });
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&head, &put]);
+        let bucket = Bucket::new(s3, "b");
+        let (pins, report) = sync(&bucket, &a, true, Some(&deployed))
+            .await
+            .expect("syncs");
+        // The Lambda zip is the same and stays pinned; model and manifest are new.
+        assert_eq!(head.num_calls(), 2);
+        assert_eq!(put.num_calls(), 2);
+        assert_eq!(pins.lambda_code_version_id, "lambda-v1");
+        assert_eq!(pins.model_version_id, "new");
+        assert_eq!(pins.model_sha256, a.model.sha256_hex);
+        assert_eq!(
+            report.uploaded,
+            vec![
+                model_key(&a.model.sha256_hex),
+                manifest_key(&a.model.sha256_hex)
+            ]
+        );
+    }
+
+    #[test]
+    fn pins_fill_exactly_the_named_parameters() {
+        let pins = Pins {
+            lambda_code_key: "lambda/a.zip".into(),
+            lambda_code_version_id: "v1".into(),
+            lambda_code_sha256: "a".into(),
+            model_key: "models/b/model.bin".into(),
+            model_version_id: "".into(),
+            model_sha256: "b".into(),
+            manifest_key: "models/b/manifest.json".into(),
+            manifest_version_id: "".into(),
+        };
+        let keys: Vec<String> = pins.parameters().into_keys().collect();
+        let mut names: Vec<String> = Pins::NAMES.iter().map(|s| s.to_string()).collect();
+        names.sort();
+        assert_eq!(keys, names);
+    }
+}

@@ -1,0 +1,190 @@
+//! The deploy sequence: refuse what cannot work before changing anything, take the env
+//! lock (before touching anything when the storage stack's bucket exists, otherwise right
+//! after the storage stack has created it), reconcile storage, then auth while the
+//! artifacts are uploaded, then service with the artifact pins.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, bail};
+
+use super::artifacts::{self, Artifacts, Pins, UploadReport};
+use super::{DeployReport, Deployer, LOCK_OPERATIONS, Target};
+use crate::aws::cloudformation::Stack;
+use crate::aws::s3::Bucket;
+use crate::contract;
+use crate::exit::Refusal;
+use crate::naming::StackKind;
+use crate::stack::lock::{self, LockSlot};
+use crate::stack::state::settled_healthy;
+
+impl Deployer<'_> {
+    /// Deploy `target`. `report` records progress even when this returns an error.
+    pub async fn deploy(
+        &self,
+        target: &Target<'_>,
+        artifacts: Option<&Artifacts>,
+        slot: &LockSlot,
+        report: &mut DeployReport,
+    ) -> anyhow::Result<()> {
+        report.env = target.env().to_owned();
+        let storage = target.stack(StackKind::Storage)?;
+        let auth = target.stack(StackKind::Auth)?;
+        let service = target.stack(StackKind::Service)?;
+
+        // Refuse what cannot work before changing anything.
+        if target.protected() && !self.approval.yes && !self.approval.can_prompt {
+            return Err(Refusal::SafetyGate(format!(
+                "env `{}` is protected and there is no terminal to confirm on; pass --yes to \
+                 deploy without confirmation",
+                target.env()
+            ))
+            .into());
+        }
+        if artifacts.is_none() && self.stacks.describe(&service.name).await?.is_none() {
+            bail!(
+                "stack {} does not exist yet, so deploy needs the artifacts it runs: pass \
+                 --model DIR (model.bin + manifest.json) and --package DIR (lambda.zip)",
+                service.name
+            );
+        }
+
+        let mut available: BTreeMap<String, String> = BTreeMap::new();
+        // The lock lives in the storage stack's bucket: lock first when the bucket exists,
+        // otherwise right after the storage stack has created it.
+        let before_lock = self.stacks.describe(&storage.name).await?;
+        let mut storage_now = None;
+        if let Some(current) = before_lock
+            && !current.status.ends_with("_FAILED")
+            && current.status != "ROLLBACK_COMPLETE"
+            && let Some(bucket) = lock::bucket_of(&current)
+        {
+            let contended = self.take_lock(bucket, target.env(), slot).await?;
+            // Won at the first try: nobody held the lock, so no irisctl run changed the
+            // stack between that description and now (a stack change takes far longer
+            // than one round trip, and runs under the lock). Otherwise describe again.
+            if !contended {
+                storage_now = Some(Some(current));
+            }
+        }
+        let (result, _) = match storage_now {
+            Some(described) => {
+                self.reconcile_stack_from(target, storage, &available, described)
+                    .await?
+            }
+            None => self.reconcile_stack(target, storage, &available).await?,
+        };
+        available.extend(result.outputs.clone());
+        report.stacks.push(result);
+        let bucket_name = available
+            .get(contract::storage::MODEL_BUCKET_NAME)
+            .cloned()
+            .with_context(|| {
+                format!(
+                    "stack {} has no {} output",
+                    storage.name,
+                    contract::storage::MODEL_BUCKET_NAME
+                )
+            })?;
+        if !lock::holds(slot) {
+            self.take_lock(&bucket_name, target.env(), slot).await?;
+        }
+
+        // The auth stack and the artifacts do not depend on each other: reconcile the one
+        // while the other is described and uploaded (on AWS, Cognito takes seconds and so
+        // can a zip upload).
+        let (auth_done, artifacts_done) = tokio::join!(
+            self.reconcile_stack(target, auth, &available),
+            self.prepare_service(&service.name, &bucket_name, artifacts)
+        );
+        let (result, _) = auth_done?;
+        available.extend(result.outputs.clone());
+        report.stacks.push(result);
+        let (service_now, synced) = artifacts_done?;
+        if let Some((pins, uploads)) = synced {
+            available.extend(pins.parameters());
+            report.uploads = Some(uploads);
+        }
+
+        let (result, stack) = self
+            .reconcile_stack_from(target, service, &available, service_now)
+            .await?;
+        report.api_url = result.outputs.get(contract::service::API_URL).cloned();
+        report.model_sha256 = stack.parameters.get(contract::pins::MODEL_SHA256).cloned();
+        report.model_version_id = stack
+            .parameters
+            .get(contract::pins::MODEL_VERSION_ID)
+            .cloned();
+        report.stacks.push(result);
+        Ok(())
+    }
+
+    /// Describe the service stack (once, under the lock: its parameters say which artifacts
+    /// already run, and the same description starts its reconcile) and upload what it
+    /// does not run yet.
+    async fn prepare_service(
+        &self,
+        service: &str,
+        bucket_name: &str,
+        artifacts: Option<&Artifacts>,
+    ) -> anyhow::Result<(Option<Stack>, Option<(Pins, UploadReport)>)> {
+        let service_now = self.stacks.describe(service).await?;
+        let Some(artifacts) = artifacts else {
+            return Ok((service_now, None));
+        };
+        let bucket = Bucket::new(self.s3.clone(), bucket_name);
+        let deployed = service_now
+            .as_ref()
+            .filter(|s| settled_healthy(&s.status))
+            .map(|s| &s.parameters);
+        let (pins, uploads) = artifacts::sync(&bucket, artifacts, true, deployed)
+            .await
+            .context("uploading the artifacts")?;
+        for key in &uploads.uploaded {
+            self.stacks
+                .ui
+                .say(&format!("uploaded s3://{bucket_name}/{key}"));
+        }
+        for key in &uploads.skipped {
+            self.stacks.ui.say(&format!(
+                "s3://{bucket_name}/{key} already there (same sha256), not uploaded"
+            ));
+        }
+        Ok((service_now, Some((pins, uploads))))
+    }
+
+    /// Take the env lock when the env's bucket exists (recover and other commands that
+    /// change existing stacks). Returns whether a lock was taken.
+    pub async fn lock_existing(
+        &self,
+        target: &Target<'_>,
+        slot: &LockSlot,
+    ) -> anyhow::Result<bool> {
+        let storage = target.stack(StackKind::Storage)?;
+        let described = self.stacks.describe(&storage.name).await?;
+        match described.as_ref().and_then(lock::bucket_of) {
+            Some(bucket) => {
+                self.take_lock(bucket, target.env(), slot).await?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Take the env lock into `slot`, held for as long as a whole deploy may run. Returns
+    /// whether it was contended (see [`lock::HeldLock::contended`]).
+    async fn take_lock(&self, bucket: &str, env: &str, slot: &LockSlot) -> anyhow::Result<bool> {
+        let bucket = Bucket::new(self.s3.clone(), bucket);
+        let held = lock::take(
+            &bucket,
+            env,
+            &self.opts.owner,
+            lock::hold_for(LOCK_OPERATIONS, self.stacks.timeout),
+            self.opts.lock_timeout,
+            &self.stacks.ui,
+        )
+        .await?;
+        let contended = held.contended;
+        lock::keep(slot, held)?;
+        Ok(contended)
+    }
+}

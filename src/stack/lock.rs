@@ -1,0 +1,320 @@
+//! The env lock: one object per env, `locks/<env>.json` in the env's model bucket,
+//! created with `If-None-Match: *` so exactly one writer wins. It is released by deleting
+//! exactly the object version this run wrote (the bucket is versioned): that can never
+//! remove a lock written after it, leaves no delete marker, and is one call on AWS and on
+//! the emulators alike. Without a version id (an unversioned bucket) the release is a
+//! DeleteObject with `If-Match` on the entity tag. An expired lock is taken over the same
+//! way (delete the version read, then the conditional put again). Must not decide when to
+//! lock; deploy, recover and destroy do (see docs/decisions.md for the first deploy, before
+//! the bucket exists).
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::waiter::poll_delays;
+use crate::aws::cloudformation::Stack;
+use crate::aws::s3::{Bucket, S3Error, Written};
+use crate::contract;
+use crate::exit::Refusal;
+use crate::ui::Ui;
+use crate::ui::time::{now_ms, timestamp};
+
+/// The lock object's key for `env`.
+pub fn lock_key(env: &str) -> String {
+    format!("locks/{env}.json")
+}
+
+/// What the lock object says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockRecord {
+    pub owner: String,
+    pub host: String,
+    pub pid: u32,
+    pub command: String,
+    /// Milliseconds since the epoch.
+    pub acquired_ms: i64,
+    /// After this instant (ms since the epoch) anyone may take the lock over.
+    pub expires_ms: i64,
+}
+
+impl LockRecord {
+    /// A record for this process, expiring `ttl` from now.
+    pub fn for_this_process(owner: &str, ttl: Duration) -> LockRecord {
+        let now = now_ms();
+        LockRecord {
+            owner: owner.to_owned(),
+            host: hostname(),
+            pid: std::process::id(),
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+            acquired_ms: now,
+            expires_ms: now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)),
+        }
+    }
+
+    pub fn is_expired(&self, now_ms: i64) -> bool {
+        now_ms >= self.expires_ms
+    }
+
+    /// `owner@host pid N running `cmd` since T (expires T)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{}@{} (pid {}) running `{}` since {} (expires {})",
+            self.owner,
+            self.host,
+            self.pid,
+            self.command,
+            timestamp(self.acquired_ms),
+            timestamp(self.expires_ms)
+        )
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown-host".into())
+}
+
+/// A lock this process holds.
+#[derive(Debug)]
+pub struct HeldLock {
+    bucket: Bucket,
+    key: String,
+    written: Written,
+    pub record: LockRecord,
+    /// The first conditional put lost (the lock was held, or being released, by another
+    /// run): state read before acquiring must be read again.
+    pub contended: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error(transparent)]
+    S3(#[from] S3Error),
+    #[error(
+        "lock object s3://{bucket}/{key} is not an irisctl lock ({why}); if no deploy is running, remove it with `irisctl unlock --env {env}`"
+    )]
+    Unreadable {
+        bucket: String,
+        key: String,
+        env: String,
+        why: String,
+    },
+}
+
+/// Take the lock of `env`, waiting up to `lock_timeout` for a holder to release it.
+/// Expired locks are taken over (saying so through `say`). Not acquired in time →
+/// [`Refusal::LockTimeout`] (exit 4).
+pub async fn acquire(
+    bucket: &Bucket,
+    env: &str,
+    record: LockRecord,
+    lock_timeout: Duration,
+    say: &(dyn Fn(&str) + Sync),
+) -> anyhow::Result<HeldLock> {
+    let key = lock_key(env);
+    let body = serde_json::to_vec_pretty(&record)?;
+    let started = Instant::now();
+    let mut delays = poll_delays();
+    let mut told = false;
+    let mut contended = false;
+    loop {
+        match bucket.put_if_absent(&key, body.clone()).await {
+            Ok(written) => {
+                return Ok(HeldLock {
+                    bucket: bucket.clone(),
+                    key,
+                    written,
+                    record,
+                    contended,
+                });
+            }
+            Err(err) if err.is_precondition_failed() => contended = true,
+            Err(err) => return Err(LockError::S3(err).into()),
+        }
+        // Someone holds it: who, and is it stale?
+        let Some(held) = bucket.get(&key).await.map_err(LockError::S3)? else {
+            continue; // released between our put and get
+        };
+        let holder: LockRecord =
+            serde_json::from_slice(&held.body).map_err(|e| LockError::Unreadable {
+                bucket: bucket.name().to_owned(),
+                key: key.clone(),
+                env: env.to_owned(),
+                why: e.to_string(),
+            })?;
+        if holder.is_expired(now_ms()) {
+            say(&format!(
+                "taking over the expired lock of env `{env}` held by {}",
+                holder.describe()
+            ));
+            match delete_if_still(bucket, &key, &held.written()).await {
+                Ok(()) => continue,
+                Err(err) if err.is_precondition_failed() || err.is_not_found() => continue,
+                Err(err) => return Err(LockError::S3(err).into()),
+            }
+        }
+        if started.elapsed() >= lock_timeout {
+            return Err(Refusal::LockTimeout(format!(
+                "env `{env}` is locked by {} (waited {:?}). Wait for it to finish, raise \
+                 --lock-timeout, or, if that run is dead, `irisctl unlock --env {env}`",
+                holder.describe(),
+                started.elapsed()
+            ))
+            .into());
+        }
+        if !told {
+            say(&format!(
+                "env `{env}` is locked by {}; waiting up to {lock_timeout:?}",
+                holder.describe()
+            ));
+            told = true;
+        }
+        let delay = delays.next().unwrap_or(Duration::from_secs(2));
+        tokio::time::sleep(delay.min(lock_timeout.saturating_sub(started.elapsed()))).await;
+    }
+}
+
+impl HeldLock {
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Release the lock if it is still ours (a taken-over lock is left to its new holder).
+    pub async fn release(self) -> Result<(), S3Error> {
+        match delete_if_still(&self.bucket, &self.key, &self.written).await {
+            Err(err) if err.is_precondition_failed() || err.is_not_found() => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// How long a run may hold the lock: `operations` stack operations, each bounded by
+/// `timeout`, plus five minutes for everything around them. A lock must outlive the run
+/// that holds it, or a second run could take over a healthy one.
+pub fn hold_for(operations: u32, timeout: Duration) -> Duration {
+    timeout * operations + Duration::from_secs(300)
+}
+
+/// The bucket that holds the env lock: the storage stack's model bucket.
+pub fn bucket_of(storage: &Stack) -> Option<&str> {
+    storage
+        .outputs
+        .get(contract::storage::MODEL_BUCKET_NAME)
+        .map(String::as_str)
+}
+
+/// Take the lock of `env` in `bucket` for this process, naming `owner` and held for at
+/// most `hold`, waiting up to `wait` for a holder; waits and take-overs are told on `ui`.
+pub async fn take(
+    bucket: &Bucket,
+    env: &str,
+    owner: &str,
+    hold: Duration,
+    wait: Duration,
+    ui: &Ui,
+) -> anyhow::Result<HeldLock> {
+    let record = LockRecord::for_this_process(owner, hold);
+    let say = |m: &str| ui.say(m);
+    acquire(bucket, env, record, wait, &say).await
+}
+
+/// Where a held lock is kept while a command runs, outside the future doing the work, so
+/// a run interrupted by Ctrl-C (the future dropped) still releases it.
+pub type LockSlot = std::sync::Arc<std::sync::Mutex<Option<HeldLock>>>;
+
+/// Put `held` into `slot`.
+pub fn keep(slot: &LockSlot, held: HeldLock) -> anyhow::Result<()> {
+    *slot
+        .lock()
+        .map_err(|_| anyhow::anyhow!("lock slot poisoned"))? = Some(held);
+    Ok(())
+}
+
+/// Whether `slot` holds a lock.
+pub fn holds(slot: &LockSlot) -> bool {
+    slot.lock().map(|s| s.is_some()).unwrap_or(false)
+}
+
+/// Release whatever lock `slot` holds.
+pub async fn release(slot: &LockSlot) -> anyhow::Result<()> {
+    let held = slot
+        .lock()
+        .map_err(|_| anyhow::anyhow!("lock slot poisoned"))?
+        .take();
+    if let Some(held) = held {
+        held.release().await?;
+    }
+    Ok(())
+}
+
+/// `irisctl unlock`: remove the lock whoever holds it. Returns the record removed.
+pub async fn force_unlock(bucket: &Bucket, env: &str) -> anyhow::Result<Option<LockRecord>> {
+    let key = lock_key(env);
+    let Some(held) = bucket.get(&key).await? else {
+        return Ok(None);
+    };
+    let record = serde_json::from_slice(&held.body).ok();
+    delete_if_still(bucket, &key, &held.written()).await?;
+    Ok(record)
+}
+
+/// Remove the lock object `written` and nothing newer. In a versioned bucket: delete that
+/// version (gone already → success). Otherwise DeleteObject with `If-Match`; where the store
+/// does not implement that (LocalStack 2026.3), compare-then-delete, which leaves a race
+/// window of one round trip (docs/emulator-gaps.md).
+async fn delete_if_still(bucket: &Bucket, key: &str, written: &Written) -> Result<(), S3Error> {
+    if let Some(version) = &written.version_id {
+        return bucket.delete_version(key, version).await;
+    }
+    let etag = written.etag.as_str();
+    match bucket.delete_if_match(key, etag).await {
+        Err(err) if err.is_not_implemented() => match bucket.get(key).await? {
+            Some(current) if current.etag == etag => bucket.delete(key).await,
+            Some(_) => Err(S3Error {
+                status: Some(412),
+                code: Some("PreconditionFailed".into()),
+                message: "the lock changed hands".into(),
+                ..err
+            }),
+            None => Ok(()),
+        },
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_expire_after_their_ttl_and_describe_their_holder() {
+        let r = LockRecord::for_this_process("alice", Duration::from_secs(60));
+        assert!(!r.is_expired(r.acquired_ms));
+        assert!(!r.is_expired(r.acquired_ms + 59_000));
+        assert!(r.is_expired(r.acquired_ms + 60_000));
+        assert_eq!(r.pid, std::process::id());
+        let text = r.describe();
+        assert!(text.starts_with("alice@"), "{text}");
+        assert!(text.contains(&format!("(pid {})", r.pid)), "{text}");
+        let back: LockRecord =
+            serde_json::from_slice(&serde_json::to_vec(&r).expect("json")).expect("parse");
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn a_lock_outlives_every_operation_it_covers() {
+        let timeout = Duration::from_secs(600);
+        assert_eq!(hold_for(7, timeout), Duration::from_secs(7 * 600 + 300));
+        assert_eq!(hold_for(1, timeout), Duration::from_secs(900));
+    }
+
+    #[test]
+    fn lock_keys_are_per_env() {
+        assert_eq!(lock_key("local-ab12"), "locks/local-ab12.json");
+    }
+}

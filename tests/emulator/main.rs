@@ -1,0 +1,12 @@
+//! Integration tests against the local emulators (LocalStack and moto, scripts/emulator):
+//! the SDK wiring irisctl stands on, and deploy and destroy end to end. Every test is
+//! `#[ignore]`d and refuses to run unless every endpoint is loopback. Run them with
+//! `scripts/test`, or `scripts/emulator start && eval "$(scripts/emulator env)" &&
+//! cargo test --test emulator -- --include-ignored`.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod deploy;
+mod destroy;
+mod sdk_wiring;
