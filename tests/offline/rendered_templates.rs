@@ -249,7 +249,7 @@ fn a_replaced_user_pool_or_scope_gives_a_new_deployment() {
 #[test]
 fn a_model_that_fails_to_load_raises_an_alarm() {
     // The marker the filter counts is what the function logs.
-    let handler = include_str!("../lambda/src/handler.rs");
+    let handler = include_str!("../../lambda/src/handler.rs");
     assert!(handler.contains("event = \"model_load_failed\""));
     for env in all_envs() {
         let stack = service(&env);
