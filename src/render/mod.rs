@@ -7,6 +7,7 @@
 pub mod api_definition;
 pub mod cfn;
 mod context;
+pub mod custom_names;
 
 use std::path::{Path, PathBuf};
 

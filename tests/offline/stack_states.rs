@@ -570,76 +570,106 @@ async fn recover_continues_the_rollback_skipping_the_resources_that_failed_it() 
     );
 }
 
+/// A deployer whose CloudFormation answers one change set that replaces `logical` (of type
+/// `ty`), caused by the property `cause` when given (DescribeChangeSet's Details, as AWS
+/// lists them), with the rules that count discarding and executing it.
+fn replacing(
+    rendered: &RenderedStack,
+    protected: bool,
+    logical: &'static str,
+    ty: &'static str,
+    cause: Option<&'static str>,
+    allow: Vec<String>,
+) -> (Deployer<'static>, Rule, Rule) {
+    use aws_sdk_cloudformation::types::{
+        Change, ChangeAction, ChangeType, Replacement, ResourceChange, ResourceChangeDetail,
+        ResourceTargetDefinition,
+    };
+    let n = rendered.name.clone();
+    let describe = mock!(Client::describe_stacks)
+        .then_output(move || described(&n, "UPDATE_COMPLETE", protected));
+    let create = mock!(Client::create_change_set).then_output(|| {
+        CreateChangeSetOutput::builder()
+            .id("cs")
+            .stack_id(ID)
+            .build()
+    });
+    let computed = mock!(Client::describe_change_set).then_output(move || {
+        let mut change = ResourceChange::builder()
+            .action(ChangeAction::Modify)
+            .logical_resource_id(logical)
+            .resource_type(ty)
+            .replacement(Replacement::True);
+        if let Some(cause) = cause {
+            change = change.details(
+                ResourceChangeDetail::builder()
+                    .target(
+                        ResourceTargetDefinition::builder()
+                            .attribute(aws_sdk_cloudformation::types::ResourceAttribute::Properties)
+                            .name(cause)
+                            .build(),
+                    )
+                    .build(),
+            );
+        }
+        DescribeChangeSetOutput::builder()
+            .status(ChangeSetStatus::CreateComplete)
+            .execution_status(ExecutionStatus::Available)
+            .changes(
+                Change::builder()
+                    .r#type(ChangeType::Resource)
+                    .resource_change(change.build())
+                    .build(),
+            )
+            .build()
+    });
+    let delete =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let execute =
+        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let n = rendered.name.clone();
+    let history = mock!(Client::describe_stack_events).then_output(move || {
+        events(
+            &n,
+            &[(
+                n.as_str(),
+                "AWS::CloudFormation::Stack",
+                "UPDATE_COMPLETE",
+                "",
+            )],
+        )
+    });
+    let older = mock!(Client::get_template).then_output(|| {
+        GetTemplateOutput::builder()
+            .template_body("Resources: {}\n")
+            .build()
+    });
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [
+            &describe, &create, &computed, &delete, &execute, &history, &older
+        ]
+    );
+    let mut r = deployer(cfn, true);
+    r.opts.allow_replace = allow;
+    (r, delete, execute)
+}
+
 #[tokio::test]
 async fn replacing_a_stateful_resource_in_a_protected_env_is_refused_unless_allowed() {
-    use aws_sdk_cloudformation::types::{
-        Change, ChangeAction, ChangeType, Replacement, ResourceChange,
-    };
+    // The data key: stateful, and without a custom name (a name would be refused anyway).
     let config = config("prod");
     let rendered = storage(&config);
-    let run = |allow: Vec<String>| {
-        let n = rendered.name.clone();
-        let describe = mock!(Client::describe_stacks)
-            .then_output(move || described(&n, "UPDATE_COMPLETE", true));
-        let create = mock!(Client::create_change_set).then_output(|| {
-            CreateChangeSetOutput::builder()
-                .id("cs")
-                .stack_id(ID)
-                .build()
-        });
-        let computed = mock!(Client::describe_change_set).then_output(|| {
-            DescribeChangeSetOutput::builder()
-                .status(ChangeSetStatus::CreateComplete)
-                .execution_status(ExecutionStatus::Available)
-                .changes(
-                    Change::builder()
-                        .r#type(ChangeType::Resource)
-                        .resource_change(
-                            ResourceChange::builder()
-                                .action(ChangeAction::Modify)
-                                .logical_resource_id("ModelBucket")
-                                .resource_type("AWS::S3::Bucket")
-                                .replacement(Replacement::True)
-                                .build(),
-                        )
-                        .build(),
-                )
-                .build()
-        });
-        let delete = mock!(Client::delete_change_set)
-            .then_output(|| DeleteChangeSetOutput::builder().build());
-        let execute = mock!(Client::execute_change_set)
-            .then_output(|| ExecuteChangeSetOutput::builder().build());
-        let n = rendered.name.clone();
-        let history = mock!(Client::describe_stack_events).then_output(move || {
-            events(
-                &n,
-                &[(
-                    n.as_str(),
-                    "AWS::CloudFormation::Stack",
-                    "UPDATE_COMPLETE",
-                    "",
-                )],
-            )
-        });
-        let older = mock!(Client::get_template).then_output(|| {
-            GetTemplateOutput::builder()
-                .template_body("Resources: {}\n")
-                .build()
-        });
-        let cfn = mock_client!(
-            aws_sdk_cloudformation,
-            RuleMode::MatchAny,
-            [
-                &describe, &create, &computed, &delete, &execute, &history, &older
-            ]
-        );
-        let mut r = deployer(cfn, true);
-        r.opts.allow_replace = allow;
-        (r, delete, execute)
-    };
     let cfg = &config;
-    let (r, delete, execute) = run(Vec::new());
+    let (r, delete, execute) = replacing(
+        &rendered,
+        true,
+        "DataKey",
+        "AWS::KMS::Key",
+        None,
+        Vec::new(),
+    );
     let err = r
         .reconcile_stack(&target(cfg), &rendered, &BTreeMap::new())
         .await
@@ -648,18 +678,73 @@ async fn replacing_a_stateful_resource_in_a_protected_env_is_refused_unless_allo
         .downcast_ref::<Refusal>()
         .expect("safety gate")
         .to_string();
-    assert!(text.contains("--allow-replace ModelBucket"), "{text}");
+    assert!(text.contains("--allow-replace DataKey"), "{text}");
     assert_eq!(execute.num_calls(), 0, "nothing executed");
     assert_eq!(delete.num_calls(), 1, "the change set was discarded");
 
     // With --allow-replace the gate opens.
-    let (r, _, execute) = run(vec!["ModelBucket".into()]);
+    let (r, _, execute) = replacing(
+        &rendered,
+        true,
+        "DataKey",
+        "AWS::KMS::Key",
+        None,
+        vec!["DataKey".into()],
+    );
     let (result, _) = r
         .reconcile_stack(&target(cfg), &rendered, &BTreeMap::new())
         .await
         .expect("allowed");
     assert_eq!(result.result, "updated");
     assert_eq!(execute.num_calls(), 1, "executed once allowed");
+}
+
+#[tokio::test]
+async fn replacing_a_custom_named_resource_under_its_name_is_refused_in_every_env() {
+    // CloudFormation: "cannot update a stack when a custom-named resource requires
+    // replacing itself". dev is unprotected, and --allow-replace does not open this gate.
+    for env in ["dev", "prod"] {
+        let config = config(env);
+        let rendered = storage(&config);
+        let (r, delete, execute) = replacing(
+            &rendered,
+            env == "prod",
+            "ModelBucket",
+            "AWS::S3::Bucket",
+            Some("ObjectLockEnabled"),
+            vec!["ModelBucket".into()],
+        );
+        let err = r
+            .reconcile_stack(&target(&config), &rendered, &BTreeMap::new())
+            .await
+            .expect_err("refused");
+        let text = err
+            .downcast_ref::<Refusal>()
+            .expect("safety gate")
+            .to_string();
+        assert!(text.contains("ModelBucket (BucketName)"), "{text}");
+        assert!(text.contains("under the same custom name"), "{text}");
+        assert!(text.contains(&format!("env `{env}`")), "{text}");
+        assert_eq!(execute.num_calls(), 0, "{env}: nothing executed");
+        assert_eq!(delete.num_calls(), 1, "{env}: the change set was discarded");
+    }
+    // A replacement caused by the name itself creates the new bucket under its new name.
+    let config = config("dev");
+    let rendered = storage(&config);
+    let (r, _, execute) = replacing(
+        &rendered,
+        false,
+        "ModelBucket",
+        "AWS::S3::Bucket",
+        Some("BucketName"),
+        Vec::new(),
+    );
+    let (result, _) = r
+        .reconcile_stack(&target(&config), &rendered, &BTreeMap::new())
+        .await
+        .expect("a renamed bucket may be replaced");
+    assert_eq!(result.result, "updated");
+    assert_eq!(execute.num_calls(), 1);
 }
 
 #[tokio::test]
