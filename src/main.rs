@@ -27,6 +27,8 @@ enum Command {
     Package(cmd::package::Args),
     /// Run the function locally (Lambda Runtime API + API Gateway front on 127.0.0.1).
     Local(cmd::local::Args),
+    /// Once per account and region: the API Gateway logging role every env's stage needs.
+    Bootstrap(cmd::bootstrap::Args),
     /// Create or update an env's stacks (storage, auth, service), uploading the artifacts.
     Deploy(cmd::deploy::Args),
     /// Show what deploy would change (change sets, deleted afterwards).
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Config(args) => cmd::config::run(args),
         Command::Package(args) => cmd::package::run(args),
         Command::Local(args) => cmd::local::run(args),
+        Command::Bootstrap(args) => cmd::bootstrap::run(args),
         Command::Deploy(args) => cmd::deploy::run(args),
         Command::Plan(args) => cmd::plan::run(args),
         Command::Recover(args) => cmd::recover::run(args),

@@ -1,6 +1,7 @@
 //! One module per subcommand: each owns its clap `Args` and a `run` that returns an
 //! `exit::Status`. Commands compose library modules; they hold no pipeline logic.
 
+pub mod bootstrap;
 pub mod config;
 pub mod deploy;
 pub mod destroy;
