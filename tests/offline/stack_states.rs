@@ -779,3 +779,150 @@ async fn an_identical_template_parameters_and_tags_skip_the_change_set() {
     assert_eq!(same.num_calls(), 1);
     assert_eq!(create.num_calls(), 0, "no change set was needed");
 }
+
+/// The bootstrap stack as DescribeStacks returns it, with its role output.
+fn bootstrap_described(name: &str, status: &str) -> DescribeStacksOutput {
+    DescribeStacksOutput::builder()
+        .stacks(
+            Stack::builder()
+                .stack_name(name)
+                .stack_id(ID)
+                .stack_status(StackStatus::from(status))
+                .creation_time(DateTime::from_secs(1_764_000_000))
+                .outputs(
+                    Output::builder()
+                        .output_key(render::account::ROLE_OUTPUT)
+                        .output_value("arn:aws:iam::123456789012:role/irisctl-account-log")
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+fn bootstrap_stacks(cfn: Client) -> Stacks {
+    Stacks {
+        cfn: Cfn::new(cfn),
+        ui: Ui { tty: false },
+        timeout: Duration::from_secs(60),
+    }
+}
+
+#[tokio::test]
+async fn bootstrap_creates_the_account_stack_once_and_then_has_no_changes() {
+    let rendered = render::account::render("us-east-1").expect("renders");
+    let name = rendered.name.clone();
+    // First run: no stack, so a create (with the IAM capability the role needs).
+    let describe = mock!(Client::describe_stacks)
+        .sequence()
+        .http_status(400, Some(does_not_exist(&name)))
+        .output({
+            let n = name.clone();
+            move || bootstrap_described(&n, "CREATE_COMPLETE")
+        })
+        .repeatedly()
+        .build();
+    let n = name.clone();
+    let history = mock!(Client::describe_stack_events).then_output(move || {
+        events(
+            &n,
+            &[(
+                n.as_str(),
+                "AWS::CloudFormation::Stack",
+                "CREATE_COMPLETE",
+                "",
+            )],
+        )
+    });
+    let create = mock!(Client::create_stack)
+        .match_requests(|req| {
+            req.stack_name() == Some("irisctl-account-us-east-1")
+                && req
+                    .capabilities()
+                    .iter()
+                    .any(|c| c.as_str() == "CAPABILITY_IAM")
+        })
+        .then_output(|| CreateStackOutput::builder().stack_id(ID).build());
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe, &history, &create]
+    );
+    let outcome = irisctl::bootstrap::bootstrap(&bootstrap_stacks(cfn), &rendered, "us-east-1")
+        .await
+        .expect("created");
+    assert_eq!(outcome.result, "created");
+    assert_eq!(create.num_calls(), 1);
+    assert_eq!(
+        outcome.cloudwatch_role_arn.as_deref(),
+        Some("arn:aws:iam::123456789012:role/irisctl-account-log")
+    );
+
+    // Second run: the stack exists and the change set holds nothing: deleted, not executed.
+    let n = name.clone();
+    let describe = mock!(Client::describe_stacks)
+        .then_output(move || bootstrap_described(&n, "CREATE_COMPLETE"));
+    let create_set = mock!(Client::create_change_set).then_output(|| {
+        CreateChangeSetOutput::builder()
+            .id("cs")
+            .stack_id(ID)
+            .build()
+    });
+    let empty = mock!(Client::describe_change_set).then_output(|| {
+        DescribeChangeSetOutput::builder()
+            .status(ChangeSetStatus::Failed)
+            .execution_status(ExecutionStatus::Unavailable)
+            .status_reason(
+                "The submitted information didn't contain changes. Submit different \
+                 information to create a change set.",
+            )
+            .build()
+    });
+    let delete =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let execute =
+        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe, &create_set, &empty, &delete, &execute]
+    );
+    let outcome = irisctl::bootstrap::bootstrap(&bootstrap_stacks(cfn), &rendered, "us-east-1")
+        .await
+        .expect("no changes");
+    assert_eq!(outcome.result, "no_changes");
+    assert_eq!(execute.num_calls(), 0, "nothing executed");
+    assert_eq!(delete.num_calls(), 1, "the empty change set was deleted");
+}
+
+#[tokio::test]
+async fn bootstrap_refuses_a_state_it_does_not_repair_and_changes_nothing() {
+    let rendered = render::account::render("us-east-1").expect("renders");
+    let n = rendered.name.clone();
+    let describe = mock!(Client::describe_stacks)
+        .then_output(move || bootstrap_described(&n, "UPDATE_ROLLBACK_FAILED"));
+    let create = mock!(Client::create_stack)
+        .then_output(|| CreateStackOutput::builder().stack_id(ID).build());
+    let create_set = mock!(Client::create_change_set)
+        .then_output(|| CreateChangeSetOutput::builder().id("cs").build());
+    let delete = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe, &create, &create_set, &delete]
+    );
+    let err = irisctl::bootstrap::bootstrap(&bootstrap_stacks(cfn), &rendered, "us-east-1")
+        .await
+        .expect_err("refused");
+    let text = format!("{err:#}");
+    assert!(text.contains("is UPDATE_ROLLBACK_FAILED"), "{text}");
+    assert!(
+        text.contains("irisctl bootstrap --region us-east-1"),
+        "{text}"
+    );
+    assert_eq!(
+        create.num_calls() + create_set.num_calls() + delete.num_calls(),
+        0,
+        "nothing changed"
+    );
+}
