@@ -2,6 +2,7 @@
 //! three over one stack layer (`stack`), with thin AWS service wrappers at the edge. The binary (`main.rs`) only parses arguments.
 
 pub mod aws;
+pub mod bootstrap;
 pub mod cmd;
 pub mod config;
 pub mod contract;

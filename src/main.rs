@@ -56,6 +56,12 @@ enum Command {
   irisctl local serve --zip .demo/package/lambda.zip --model .demo/model
   irisctl local serve --bootstrap target/debug/bootstrap --model .demo/model --port 0")]
     Local(cmd::local::Args),
+    /// Once per account and region: the API Gateway logging role every env's stage needs.
+    #[command(after_help = "Examples:
+  irisctl bootstrap --region eu-west-1
+  irisctl bootstrap --region us-east-1 --output json
+  irisctl bootstrap --region us-east-1 --render-to out/account")]
+    Bootstrap(cmd::bootstrap::Args),
     /// Create or update an env's stacks (storage, auth, service), uploading the artifacts.
     #[command(after_help = "Examples:
   irisctl deploy --env dev --model .demo/model --package .demo/package
@@ -135,6 +141,7 @@ fn main() -> ExitCode {
         Command::Config(args) => cmd::config::run(args),
         Command::Package(args) => cmd::package::run(args),
         Command::Local(args) => cmd::local::run(args),
+        Command::Bootstrap(args) => cmd::bootstrap::run(args),
         Command::Deploy(args) => cmd::deploy::run(args),
         Command::Plan(args) => cmd::plan::run(args),
         Command::Recover(args) => cmd::recover::run(args),

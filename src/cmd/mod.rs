@@ -2,6 +2,7 @@
 //! `exit::Status`. Commands compose library modules; they hold no pipeline logic.
 
 pub mod args;
+pub mod bootstrap;
 pub mod completions;
 pub mod config;
 pub mod deploy;

@@ -108,8 +108,16 @@ async fn status(args: Args) -> anyhow::Result<Status> {
         lock: None,
     };
     let mut bucket = None;
+    // Earlier stacks' outputs, in stack order: deploy binds the service stack's API
+    // Deployment to the auth stack's values before sending it, so status compares the
+    // deployed template with the same binding.
+    let mut available = std::collections::BTreeMap::new();
     for rendered in &session.stacks {
+        let rendered = &crate::render::api_definition::bind_parameters(rendered, &available)?;
         let stack = cfn.describe(&rendered.name).await?;
+        if let Some(stack) = &stack {
+            available.extend(stack.outputs.clone());
+        }
         let mut row = StackStatus {
             stack: rendered.name.clone(),
             state: stack.as_ref().map(|s| s.status.clone()),

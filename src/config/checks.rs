@@ -9,7 +9,8 @@ pub(super) fn is_project(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
 }
 
-pub(super) fn is_region(s: &str) -> bool {
+/// Whether `s` is spelled like an AWS region name (`us-east-1`); also checks `bootstrap --region`.
+pub fn is_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     (3..=4).contains(&parts.len())
         && parts[0].len() == 2

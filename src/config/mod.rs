@@ -14,6 +14,7 @@ mod show;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use checks::is_region;
 pub use envname::{EPHEMERAL_BASE, EnvKind, check_name, ephemeral_pattern, named_envs};
 pub use error::ConfigError;
 pub use show::Entry;
@@ -83,7 +84,10 @@ impl AuthMode {
 pub struct LambdaSettings {
     pub memory_mb: Sourced<u32>,
     pub timeout_s: Sourced<u32>,
-    pub reserved_concurrency: Sourced<u32>,
+    /// Executions reserved for the function, or none (the default). Lambda refuses a
+    /// reservation that leaves the account fewer than 100 unreserved executions, and new
+    /// accounts often have a limit of 10, so only envs that need a guaranteed share set it.
+    pub reserved_concurrency: Sourced<Option<u32>>,
     /// `x86_64` (the only architecture `irisctl package` builds).
     pub architecture: Sourced<String>,
     pub max_batch: Sourced<u32>,
@@ -94,13 +98,10 @@ pub struct ApiSettings {
     /// Steady-state requests per second, per stage method.
     pub throttle_rate: Sourced<u32>,
     pub throttle_burst: Sourced<u32>,
-    pub quota_limit: Sourced<u32>,
-    /// `DAY`, `WEEK` or `MONTH`.
-    pub quota_period: Sourced<String>,
     pub stage_name: Sourced<String>,
-    /// Whether this env's service stack sets the account-wide API Gateway CloudWatch role
-    /// (needed once per account and region for stage logging).
-    pub manage_account_log_role: Sourced<bool>,
+    /// Requests one client IP may send in any 5 minutes before the web ACL blocks it
+    /// (WAFv2 rate-based rule; non-emulator envs only).
+    pub client_requests_per_5min: Sourced<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -43,10 +43,13 @@ pub(crate) struct RawLambda {
 pub(crate) struct RawApi {
     pub throttle_rate: Field<u32>,
     pub throttle_burst: Field<u32>,
-    pub quota_limit: Field<u32>,
-    pub quota_period: Field<String>,
     pub stage_name: Field<String>,
-    pub manage_account_log_role: Field<bool>,
+    pub client_requests_per_5min: Field<u32>,
+    /// Retired keys: accepted by the parser only so that resolve.rs can say, at their
+    /// position, what replaced them (see [`RETIRED_KEYS`]).
+    pub manage_account_log_role: Field<serde_json::Value>,
+    pub quota_limit: Field<serde_json::Value>,
+    pub quota_period: Field<serde_json::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -130,10 +133,8 @@ pub(crate) const KNOWN_KEYS: &[(&str, &[&str])] = &[
         &[
             "throttle_rate",
             "throttle_burst",
-            "quota_limit",
-            "quota_period",
             "stage_name",
-            "manage_account_log_role",
+            "client_requests_per_5min",
         ],
     ),
     ("auth", &["mode", "access_token_minutes"]),
@@ -164,4 +165,27 @@ pub(crate) const KNOWN_KEYS: &[(&str, &[&str])] = &[
         ],
     ),
     ("repository", &["keep_images"]),
+];
+
+/// Keys env files used to take, with what replaced each: a file that still sets one gets
+/// this message at the key's position instead of a silent no-op.
+pub(crate) const RETIRED_KEYS: &[(&str, &str)] = &[
+    (
+        "api.manage_account_log_role",
+        "`api.manage_account_log_role` is no longer a setting: the account-wide API Gateway \
+         logging role belongs to the account, not to an env. Run `irisctl bootstrap --region \
+         <region>` once per account and region, and remove this line",
+    ),
+    (
+        "api.quota_limit",
+        "`api.quota_limit` is no longer a setting: API Gateway enforces usage-plan quotas only \
+         per API key, which no method takes; per-client limits are the web ACL's \
+         (`api.client_requests_per_5min`). Remove this line",
+    ),
+    (
+        "api.quota_period",
+        "`api.quota_period` is no longer a setting: API Gateway enforces usage-plan quotas only \
+         per API key, which no method takes; per-client limits are the web ACL's \
+         (`api.client_requests_per_5min`). Remove this line",
+    ),
 ];

@@ -8,7 +8,7 @@ use serde_saphyr::Spanned;
 
 use super::checks::{is_account_id, is_email, is_project, is_region, tag_problem};
 use super::error::ConfigError;
-use super::raw::{Field, RawEnv};
+use super::raw::{Field, RETIRED_KEYS, RawEnv};
 use super::{
     AlarmSettings, ApiSettings, AuthMode, AuthSettings, Config, EnvKind, LambdaSettings,
     LogSettings, RepositorySettings, Source, Sourced, StorageSettings,
@@ -230,12 +230,14 @@ pub(crate) fn resolve(
             "lambda.timeout_s",
             1..=MAX_LAMBDA_TIMEOUT_S,
         )?,
-        reserved_concurrency: cx.number(
-            l.reserved_concurrency,
-            5,
-            "lambda.reserved_concurrency",
-            1..=1000,
-        )?,
+        reserved_concurrency: match l.reserved_concurrency {
+            Some(spanned) => {
+                let checked =
+                    cx.number(Some(spanned), 0, "lambda.reserved_concurrency", 1..=1000)?;
+                Sourced::new(Some(checked.value), checked.source)
+            }
+            None => Sourced::new(None, Source::Default),
+        },
         architecture: cx.one_of(
             l.architecture,
             "x86_64",
@@ -250,16 +252,33 @@ pub(crate) fn resolve(
     };
 
     let a = raw.api.unwrap_or_default();
-    let api = ApiSettings {
-        throttle_rate: cx.number(a.throttle_rate, 10, "api.throttle_rate", 1..=10_000)?,
-        throttle_burst: cx.number(a.throttle_burst, 20, "api.throttle_burst", 1..=5_000)?,
-        quota_limit: cx.number(a.quota_limit, 10_000, "api.quota_limit", 1..=1_000_000_000)?,
-        quota_period: cx.one_of(
-            a.quota_period,
-            "DAY",
-            "api.quota_period",
-            &["DAY", "WEEK", "MONTH"],
+    for (retired, field) in [
+        (RETIRED_KEYS[0], &a.manage_account_log_role),
+        (RETIRED_KEYS[1], &a.quota_limit),
+        (RETIRED_KEYS[2], &a.quota_period),
+    ] {
+        if let Some(spanned) = field {
+            return Err(cx.error(spanned, retired.1));
+        }
+    }
+    let throttle_rate = cx.number(a.throttle_rate, 10, "api.throttle_rate", 1..=10_000)?;
+    let client_requests_per_5min = match a.client_requests_per_5min {
+        Some(spanned) => cx.number(
+            Some(spanned),
+            0,
+            "api.client_requests_per_5min",
+            // WAFv2 rate-based rules take 10..=2,000,000,000 requests per window.
+            10..=2_000_000_000,
         )?,
+        // A tenth of what the stage serves in 5 minutes, so one client cannot take it all.
+        None => Sourced::new(
+            (throttle_rate.value * 300 / 10).max(100),
+            Source::Derived("30 x api.throttle_rate, at least 100".into()),
+        ),
+    };
+    let api = ApiSettings {
+        throttle_rate,
+        throttle_burst: cx.number(a.throttle_burst, 20, "api.throttle_burst", 1..=5_000)?,
         stage_name: cx.checked(
             a.stage_name,
             "v1",
@@ -267,7 +286,7 @@ pub(crate) fn resolve(
             "use 1-16 lowercase letters or digits, starting with a letter",
             is_project,
         )?,
-        manage_account_log_role: cx.value(a.manage_account_log_role, true),
+        client_requests_per_5min,
     };
 
     let au = raw.auth.unwrap_or_default();

@@ -71,20 +71,20 @@ pub(crate) fn entries(c: &Config) -> Vec<Entry> {
     row(
         &mut out,
         "lambda.reserved_concurrency",
-        &l.reserved_concurrency,
+        &text(&l.reserved_concurrency, |v| {
+            v.map_or("(none)".into(), |n| n.to_string())
+        }),
     );
     row(&mut out, "lambda.architecture", &l.architecture);
     row(&mut out, "lambda.max_batch", &l.max_batch);
     let a = &c.api;
     row(&mut out, "api.throttle_rate", &a.throttle_rate);
     row(&mut out, "api.throttle_burst", &a.throttle_burst);
-    row(&mut out, "api.quota_limit", &a.quota_limit);
-    row(&mut out, "api.quota_period", &a.quota_period);
     row(&mut out, "api.stage_name", &a.stage_name);
     row(
         &mut out,
-        "api.manage_account_log_role",
-        &a.manage_account_log_role,
+        "api.client_requests_per_5min",
+        &a.client_requests_per_5min,
     );
     row(
         &mut out,

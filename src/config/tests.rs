@@ -255,3 +255,60 @@ fn every_repo_env_loads() {
     let prod = Config::load(&repo_envs(), "prod").expect("prod");
     assert!(prod.protected.value);
 }
+
+#[test]
+fn manage_account_log_role_is_refused_with_bootstrap_as_its_replacement() {
+    for value in ["true", "false"] {
+        let err = load_err(&format!(
+            "region: us-east-1\napi:\n  manage_account_log_role: {value}\n"
+        ));
+        assert!(err.contains("qa.yaml:3:"), "{err}");
+        assert!(
+            err.contains("`api.manage_account_log_role` is no longer a setting"),
+            "{err}"
+        );
+        assert!(err.contains("irisctl bootstrap --region"), "{err}");
+    }
+}
+
+#[test]
+fn usage_plan_quota_keys_are_refused_with_what_replaced_them() {
+    for line in ["quota_limit: 10000", "quota_period: DAY"] {
+        let err = load_err(&format!("api:\n  {line}\n"));
+        assert!(err.contains("qa.yaml:2:"), "{err}");
+        assert!(err.contains("is no longer a setting"), "{err}");
+        assert!(err.contains("api.client_requests_per_5min"), "{err}");
+    }
+}
+
+#[test]
+fn reserved_concurrency_is_none_unless_set() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_env(dir.path(), "qa", "region: us-east-1\n");
+    let config = Config::load(dir.path(), "qa").expect("loads");
+    assert_eq!(config.lambda.reserved_concurrency.value, None);
+    assert_eq!(config.lambda.reserved_concurrency.source, Source::Default);
+    write_env(dir.path(), "qa", "lambda:\n  reserved_concurrency: 40\n");
+    let config = Config::load(dir.path(), "qa").expect("loads");
+    assert_eq!(config.lambda.reserved_concurrency.value, Some(40));
+    assert!(matches!(
+        config.lambda.reserved_concurrency.source,
+        Source::File { line: 2, .. }
+    ));
+    let err = load_err("lambda:\n  reserved_concurrency: 0\n");
+    assert!(err.contains("out of range: allowed 1..=1000"), "{err}");
+}
+
+#[test]
+fn the_per_client_rate_is_derived_from_the_stage_rate_unless_set() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_env(dir.path(), "qa", "api:\n  throttle_rate: 50\n");
+    let config = Config::load(dir.path(), "qa").expect("loads");
+    assert_eq!(config.api.client_requests_per_5min.value, 1500);
+    assert!(matches!(
+        config.api.client_requests_per_5min.source,
+        Source::Derived(_)
+    ));
+    let err = load_err("api:\n  client_requests_per_5min: 5\n");
+    assert!(err.contains("out of range: allowed 10..="), "{err}");
+}

@@ -16,7 +16,9 @@ use crate::aws::cloudformation::{CfnError, ParamValue, ResourceChange, Stack};
 use crate::exit::Refusal;
 use crate::render::RenderedStack;
 use crate::stack::Prepared;
-use crate::stack::changes::{change_line, resources_of, stateful_replacements};
+use crate::stack::changes::{
+    change_line, custom_named_replacements, resources_of, stateful_replacements,
+};
 use crate::stack::state::{Next, decide};
 use crate::stack::waiter::WaitError;
 
@@ -210,6 +212,25 @@ impl Deployer<'_> {
         ui.say(&format!("{name}: {} changes", changes.len()));
         for c in &changes {
             ui.say(&format!("  {}", change_line(c)));
+        }
+        let named = crate::render::custom_names::custom_named(&rendered.body)?;
+        let same_name = custom_named_replacements(&changes, &named);
+        if !same_name.is_empty() {
+            let what: Vec<String> = same_name
+                .iter()
+                .map(|(c, property)| format!("{} ({property})", c.logical_id))
+                .collect();
+            self.stacks.discard_change_set(name, &change_set).await;
+            return Err(Refusal::SafetyGate(format!(
+                "the change set for {name} would replace {} in env `{}` under the same \
+                 custom name; CloudFormation creates the replacement before deleting the old \
+                 resource, so the update would fail and roll back; nothing was changed. \
+                 Leave out the change that forces the replacement (the causes listed above), \
+                 or change the resource's name with it; --allow-replace cannot help here",
+                what.join(", "),
+                target.env(),
+            ))
+            .into());
         }
         if target.protected() {
             let blocked = stateful_replacements(&changes, &self.opts.allow_replace);

@@ -105,6 +105,8 @@ impl Deployer<'_> {
             report.uploads = Some(uploads);
         }
 
+        // The Deployment's name covers the authorizer's values, known only now.
+        let service = &crate::render::api_definition::bind_parameters(service, &available)?;
         let (result, stack) = self
             .reconcile_stack_from(target, service, &available, service_now)
             .await?;

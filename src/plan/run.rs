@@ -28,6 +28,8 @@ pub async fn plan(
     let mut available: BTreeMap<String, String> = BTreeMap::new();
     let mut planned = Vec::new();
     for rendered in &target.stacks {
+        // As deploy does: the Deployment's name covers the earlier stacks' output values.
+        let rendered = &crate::render::api_definition::bind_parameters(rendered, &available)?;
         let name = rendered.name.as_str();
         let current = stacks.describe(name).await?;
         if rendered.kind == StackKind::Service

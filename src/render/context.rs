@@ -99,6 +99,15 @@ pub(crate) fn build(config: &Config) -> Value {
             &api_dims,
         ),
         alarm(
+            "ModelLoadFailuresAlarm",
+            "the function failed to load its model (every request answers 500 until it loads)",
+            &model_load_namespace(c),
+            MODEL_LOAD_FAILURES_METRIC,
+            "Sum",
+            1,
+            &json!([]),
+        ),
+        alarm(
             "DeadLetterQueueAlarm",
             "failed asynchronous invocations reached the dead-letter queue",
             "AWS/SQS",
@@ -113,10 +122,17 @@ pub(crate) fn build(config: &Config) -> Value {
         {"id": "ModelMethod", "resource": "ModelResource", "verb": "GET", "path": "model", "validate_body": false},
     ]);
     let error_template = r#"{"error":{"code":"$context.error.responseType","message":$context.error.messageString},"requestId":"$context.requestId"}"#;
+    // Retry-After takes a static value here: a quoted literal in a gateway response header.
+    let retry_after = json!([{"name": "Retry-After", "value": format!("'{RETRY_AFTER_S}'")}]);
     let gateway_responses = json!([
-        {"id": "Default4xxResponse", "type": "DEFAULT_4XX", "template": error_template},
-        {"id": "Default5xxResponse", "type": "DEFAULT_5XX", "template": error_template},
-        {"id": "ThrottledResponse", "type": "THROTTLED", "template": error_template},
+        {"id": "Default4xxResponse", "type": "DEFAULT_4XX", "template": error_template, "status": null, "headers": []},
+        {"id": "Default5xxResponse", "type": "DEFAULT_5XX", "template": error_template, "status": null, "headers": []},
+        // The stage's own throttling: 429, and when to try again.
+        {"id": "ThrottledResponse", "type": "THROTTLED", "template": error_template, "status": null, "headers": retry_after},
+        // Lambda refusing the invocation (its 429 when the function's concurrency is used
+        // up) reaches API Gateway as an integration failure, by default a 500 indistinct
+        // from a bug: answer 503 with Retry-After instead.
+        {"id": "IntegrationFailureResponse", "type": "INTEGRATION_FAILURE", "template": error_template, "status": "503", "headers": retry_after},
     ]);
     json!({
         "env": c.env,
@@ -144,16 +160,20 @@ pub(crate) fn build(config: &Config) -> Value {
             "memory_mb": c.lambda.memory_mb.value,
             "timeout_s": c.lambda.timeout_s.value,
             "reserved_concurrency": c.lambda.reserved_concurrency.value,
+            "model_load_namespace": model_load_namespace(c),
+            "model_load_metric": MODEL_LOAD_FAILURES_METRIC,
+            "model_load_marker": MODEL_LOAD_FAILED_EVENT,
             "architecture": c.lambda.architecture.value,
             "max_batch": c.lambda.max_batch.value,
         },
         "api": {
             "throttle_rate": c.api.throttle_rate.value,
             "throttle_burst": c.api.throttle_burst.value,
-            "quota_limit": c.api.quota_limit.value,
-            "quota_period": c.api.quota_period.value,
             "stage_name": stage,
-            "manage_account_log_role": c.api.manage_account_log_role.value,
+            "client_requests_per_5min": c.api.client_requests_per_5min.value,
+            "max_body_bytes": max_body_bytes(c.lambda.max_batch.value),
+            "body_inspection_kb": body_inspection_kb(max_body_bytes(c.lambda.max_batch.value)),
+            "web_acl": !c.emulator.value,
         },
         "auth": {
             "mode": c.auth.mode.value.as_str(),
@@ -186,6 +206,38 @@ pub(crate) fn build(config: &Config) -> Value {
     })
 }
 
+/// Seconds a client is told to wait (Retry-After) after a 429 or 503.
+pub const RETRY_AFTER_S: u32 = 1;
+
+/// The `event` field of the function's log line when its model fails to load
+/// (lambda/src/handler.rs logs it): the metric filter counts lines holding it.
+pub const MODEL_LOAD_FAILED_EVENT: &str = "model_load_failed";
+
+/// The metric the model-load metric filter publishes.
+pub const MODEL_LOAD_FAILURES_METRIC: &str = "ModelLoadFailures";
+
+/// The env's own metric namespace (one per env, so alarms of two envs never mix).
+fn model_load_namespace(config: &Config) -> String {
+    format!("irisctl/{}", config.names.base)
+}
+
+/// The largest body a valid request can have: the batch of `max_batch` flowers, each an
+/// object of four numbers (up to 256 bytes written out generously), plus the envelope.
+/// The web ACL refuses larger bodies; API Gateway inspects at most 64 KiB of a body, so
+/// the limit never exceeds that.
+pub fn max_body_bytes(max_batch: u32) -> u32 {
+    (1024 + 256 * max_batch).min(64 * 1024)
+}
+
+/// The WAF body inspection size (KB) for API Gateway that covers `bytes`: 16, 32, 48 or 64.
+fn body_inspection_kb(bytes: u32) -> u32 {
+    let kb = bytes.div_ceil(1024);
+    [16, 32, 48, 64]
+        .into_iter()
+        .find(|&s| s >= kb)
+        .unwrap_or(64)
+}
+
 fn repository_lifecycle(keep: u32) -> String {
     canonical(json!({
         "rules": [{
@@ -199,23 +251,32 @@ fn repository_lifecycle(keep: u32) -> String {
 
 /// The body API Gateway checks before invoking the function: one flower or a batch under
 /// `instances`. The function still checks every value (ranges, NaN) and names the field.
+/// The body is exactly one of the two shapes: no other key, every feature present, each
+/// batch item a flower of the same shape.
 fn predict_schema(max_batch: u32) -> Value {
     let features = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
     let mut props = serde_json::Map::new();
     for f in features {
         props.insert(f.to_string(), json!({"type": "number"}));
     }
-    props.insert(
-        "instances".into(),
-        json!({"type": "array", "minItems": 1, "maxItems": max_batch, "items": {"type": "object"}}),
-    );
+    let flower = json!({
+        "type": "object",
+        "properties": props,
+        "required": features,
+        "additionalProperties": false,
+    });
+    let batch = json!({
+        "type": "object",
+        "properties": {
+            "instances": {"type": "array", "minItems": 1, "maxItems": max_batch, "items": flower},
+        },
+        "required": ["instances"],
+        "additionalProperties": false,
+    });
     json!({
         "$schema": "http://json-schema.org/draft-04/schema#",
         "title": "PredictRequest",
-        "type": "object",
-        "minProperties": 1,
-        "maxProperties": 4,
-        "properties": props,
+        "oneOf": [flower, batch],
     })
 }
 

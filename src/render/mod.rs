@@ -4,9 +4,11 @@
 //! env never depends on the working directory. Must not judge the result (validate/ does)
 //! or talk to AWS.
 
+pub mod account;
 pub mod api_definition;
 pub mod cfn;
 mod context;
+pub mod custom_names;
 
 use std::path::{Path, PathBuf};
 
@@ -152,7 +154,8 @@ fn environment() -> Result<Environment<'static>, RenderError> {
     let all = TEMPLATES
         .iter()
         .map(|(_, name, source)| (*name, *source))
-        .chain(SERVICE_PARTIALS);
+        .chain(SERVICE_PARTIALS)
+        .chain([account::ACCOUNT_TEMPLATE]);
     for (template, source) in all {
         env.add_template(template, source)
             .map_err(|source| RenderError::Template { template, source })?;

@@ -1,7 +1,10 @@
 //! What a change set or a rendered template says about a stack's resources: one change as
-//! a line, the stateful replacements the protected-env gate refuses, the resources a new
+//! a line, the stateful replacements the protected-env gate refuses, the custom-named
+//! replacements refused in every env, the resources a new
 //! stack creates. Pure; shared by deploy (its gate and progress lines) and plan (its
 //! report). Must not call AWS.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -68,6 +71,22 @@ pub fn stateful_replacements<'a>(
         .collect()
 }
 
+/// Changes that would replace a custom-named resource (`named`: logical id → its name
+/// property, from [`crate::render::custom_names`]) under the same name: CloudFormation
+/// cannot do that in any env, so no `--allow-replace` admits them. A change that also
+/// changes the name replaces under the new name, which works.
+pub fn custom_named_replacements<'a>(
+    changes: &'a [ResourceChange],
+    named: &BTreeMap<String, &'static str>,
+) -> Vec<(&'a ResourceChange, &'static str)> {
+    changes
+        .iter()
+        .filter(|c| c.action == "Modify" && replacement(c).is_some())
+        .filter_map(|c| named.get(&c.logical_id).map(|property| (c, *property)))
+        .filter(|(c, property)| !c.causes.iter().any(|cause| cause == property))
+        .collect()
+}
+
 /// The resources a rendered template creates, sorted by logical id.
 pub fn resources_of(body: &str) -> Result<Vec<NewResource>, cfn::CfnParseError> {
     let doc = cfn::parse(body)?;
@@ -110,6 +129,29 @@ pub(crate) mod tests {
             replacement: replacement.map(Into::into),
             causes: vec!["BucketName".into()],
         }
+    }
+
+    #[test]
+    fn custom_named_replacements_are_found_unless_the_name_changes_too() {
+        let named = BTreeMap::from([
+            ("ModelBucket".to_string(), "BucketName"),
+            ("Function".to_string(), "FunctionName"),
+            ("Queue".to_string(), "QueueName"),
+        ]);
+        let mut same_name = change("Modify", "Function", "AWS::Lambda::Function", Some("True"));
+        same_name.causes = vec!["Architectures".into()];
+        let changes = vec![
+            // The bucket's replacement is caused by its name: a new name, which works.
+            change("Modify", "ModelBucket", "AWS::S3::Bucket", Some("True")),
+            same_name,
+            change("Modify", "Queue", "AWS::SQS::Queue", Some("False")),
+            change("Modify", "Key", "AWS::KMS::Key", Some("True")),
+        ];
+        let found: Vec<(&str, &str)> = custom_named_replacements(&changes, &named)
+            .iter()
+            .map(|(c, p)| (c.logical_id.as_str(), *p))
+            .collect();
+        assert_eq!(found, [("Function", "FunctionName")]);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Our own policy rules for rendered templates, the ones public rule sets lack:
 //! stage throttling present, tracing active, an authorizer on every non-OPTIONS method,
-//! no `*` action in any Allow statement, every alarm has an action, every log group has
+//! the stage burst within the function's reserved concurrency, no `*` action in any Allow statement, every alarm has an action, every log group has
 //! retention, every bucket is versioned, encrypted and TLS-only, and every linter
 //! suppression carries its reason.
 
@@ -31,6 +31,7 @@ fn prop<'a>(resource: &'a Value, path: &[&str]) -> Option<&'a Value> {
 
 pub(crate) fn check(doc: &Value, allow: Allowances, report: &mut Report<'_>) {
     stage_throttling_and_tracing(doc, report);
+    burst_fits_reserved_concurrency(doc, report);
     function_tracing(doc, report);
     method_authorizers(doc, allow, report);
     no_star_actions("", doc, report);
@@ -108,6 +109,39 @@ fn stage_throttling_and_tracing(doc: &Value, report: &mut Report<'_>) {
                 "access-logs",
                 "stage has no access log destination".into(),
             );
+        }
+    }
+}
+
+/// A stage burst above the function's reserved concurrency lets through requests the
+/// function cannot run: Lambda throttles them and the client gets a 503. No reservation
+/// means the account's unreserved pool serves them, so there is nothing to compare.
+fn burst_fits_reserved_concurrency(doc: &Value, report: &mut Report<'_>) {
+    let reserved = resources_of(doc, "AWS::Lambda::Function")
+        .filter_map(|(_, f)| prop(f, &["ReservedConcurrentExecutions"]).and_then(Value::as_u64))
+        .min();
+    let Some(reserved) = reserved else { return };
+    for (id, stage) in resources_of(doc, "AWS::ApiGateway::Stage") {
+        let settings = prop(stage, &["MethodSettings"]).and_then(Value::as_array);
+        for (i, m) in settings.into_iter().flatten().enumerate() {
+            let Some(burst) = m.get("ThrottlingBurstLimit").and_then(Value::as_u64) else {
+                continue;
+            };
+            if burst > reserved {
+                report(
+                    format!("Resources.{id}.Properties.MethodSettings[{i}].ThrottlingBurstLimit"),
+                    "burst-concurrency",
+                    format!(
+                        "the stage lets {burst} requests through at once (api.throttle_burst) \
+                         but the function may run only {reserved} at a time \
+                         (lambda.reserved_concurrency), so up to {} of them would be throttled \
+                         and answered 503; set lambda.reserved_concurrency to at least {burst}, \
+                         lower api.throttle_burst to at most {reserved}, or remove \
+                         lambda.reserved_concurrency",
+                        burst - reserved
+                    ),
+                );
+            }
         }
     }
 }

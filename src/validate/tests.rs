@@ -189,8 +189,8 @@ fn dangling_references_fail() {
     let f = rules_after(
         "dev",
         StackKind::Service,
-        "${ModelBucketArn}/models/*",
-        "${ModelBuckedArn}/models/*",
+        "${ModelBucketArn}/${ModelKey}",
+        "${ModelBuckedArn}/${ModelKey}",
     );
     assert_rule(&f, "ref", "${ModelBuckedArn}");
     let f = rules_after(
@@ -237,4 +237,49 @@ fn suppression_without_reason_fails() {
         "comment: \"\"\n            note: The function reaches only S3",
     );
     assert_rule(&f, "suppression-reason", "CKV_AWS_117");
+}
+
+#[test]
+fn a_stage_burst_above_the_reserved_concurrency_fails_with_the_numbers_and_the_fix() {
+    // prod reserves 400 executions for a burst of 400; a burst of 401 no longer fits.
+    let f = rules_after(
+        "prod",
+        StackKind::Service,
+        "          ThrottlingBurstLimit: 400\n",
+        "          ThrottlingBurstLimit: 401\n",
+    );
+    assert_rule(&f, "burst-concurrency", "lets 401 requests through at once");
+    assert_rule(&f, "burst-concurrency", "run only 400 at a time");
+    assert_rule(
+        &f,
+        "burst-concurrency",
+        "set lambda.reserved_concurrency to at least 401",
+    );
+}
+
+#[test]
+fn without_a_reservation_any_burst_is_accepted() {
+    // dev reserves nothing: the account's unreserved pool serves its burst.
+    let (s, allow) = stack("dev", StackKind::Service);
+    assert!(!s.body.contains("ReservedConcurrentExecutions"));
+    assert!(
+        validate_stack(&s, allow)
+            .iter()
+            .all(|f| f.rule != "burst-concurrency")
+    );
+}
+
+#[test]
+fn an_env_file_whose_burst_exceeds_its_reservation_is_refused_by_validate() {
+    let text = "lambda:\n  reserved_concurrency: 10\napi:\n  throttle_burst: 20\n";
+    let config = Config::from_text(
+        "dev",
+        crate::config::EnvKind::Named,
+        Path::new("environments/dev.yaml"),
+        text,
+    )
+    .expect("parses");
+    let findings = validate_env(&config).expect("renders");
+    assert_rule(&findings, "burst-concurrency", "lets 20 requests through");
+    assert_rule(&findings, "burst-concurrency", "run only 10 at a time");
 }

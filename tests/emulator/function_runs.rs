@@ -310,14 +310,26 @@ async fn exercise(env: &str, envs: &str, work: &Path, endpoint: &str) {
         manifest["sha256"]
     );
 
-    // A body API Gateway's validator accepts but the function refuses (three of the four
-    // measurements): the function's own status code and JSON error body come back.
+    // A body the request model refuses (three of the four measurements) never reaches
+    // the function: API Gateway's validator answers 400.
     let partial =
         json!({"sepal_length": FLOWER[0], "sepal_width": FLOWER[1], "petal_length": FLOWER[2]});
     let (status, head, text) = http(
         "POST",
         &format!("{base}/predict"),
         Some(&partial.to_string()),
+        &["Content-Type: application/json"],
+    );
+    assert_eq!(status, 400, "{head}\n{text}");
+
+    // A body the validator accepts (every field a number) but the function refuses (a
+    // negative measurement): the function's own status code and JSON error body come back.
+    let negative = json!({"sepal_length": FLOWER[0], "sepal_width": FLOWER[1],
+        "petal_length": FLOWER[2], "petal_width": -1.0});
+    let (status, head, text) = http(
+        "POST",
+        &format!("{base}/predict"),
+        Some(&negative.to_string()),
         &["Content-Type: application/json"],
     );
     assert_eq!(status, 400, "{head}\n{text}");

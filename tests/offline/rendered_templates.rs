@@ -99,7 +99,11 @@ fn deployment_id_follows_the_api_definition_only() {
 #[test]
 fn prod_retains_data_and_ephemeral_does_not() {
     let prod = render("prod");
-    assert!(prod[0].body.contains("DeletionPolicy: Retain"));
+    assert!(
+        prod[0]
+            .body
+            .contains("DeletionPolicy: RetainExceptOnCreate")
+    );
     assert!(!prod[0].body.contains("DeletionPolicy: Delete"));
     assert!(prod[1].body.contains("DeletionProtection: ACTIVE"));
     let pr = render("pr-123");
@@ -116,5 +120,319 @@ fn write_all_writes_one_file_per_stack() {
     assert_eq!(paths.len(), 3);
     for (path, stack) in paths.iter().zip(&stacks) {
         assert_eq!(std::fs::read_to_string(path).expect("read"), stack.body);
+    }
+}
+
+// Each test below fails if one of the defects an audit against AWS's documentation found
+// comes back (the emulators and linters accept every one of them).
+
+fn doc(stack: &RenderedStack) -> serde_json::Value {
+    cfn::parse(&stack.body).expect("parses")
+}
+
+fn resources_of_type(stack: &RenderedStack, ty: &str) -> Vec<(String, serde_json::Value)> {
+    doc(stack)["Resources"]
+        .as_object()
+        .expect("resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == ty)
+        .map(|(id, r)| (id.clone(), r.clone()))
+        .collect()
+}
+
+fn service(env: &str) -> RenderedStack {
+    render(env).pop().expect("service stack last")
+}
+
+#[test]
+fn no_env_manages_the_account_wide_api_gateway_logging_role() {
+    for env in all_envs() {
+        for stack in render(&env) {
+            assert!(
+                resources_of_type(&stack, "AWS::ApiGateway::Account").is_empty(),
+                "{env} {}: the account setting belongs to `irisctl bootstrap`",
+                stack.kind
+            );
+            assert!(
+                !stack.body.contains("AmazonAPIGatewayPushToCloudWatchLogs"),
+                "{env}"
+            );
+        }
+    }
+}
+
+#[test]
+fn retained_resources_are_deleted_when_their_own_create_rolls_back() {
+    for env in all_envs() {
+        for stack in render(&env) {
+            let d = doc(&stack);
+            for (id, r) in d["Resources"].as_object().expect("resources") {
+                let deletion = r.get("DeletionPolicy").and_then(|v| v.as_str());
+                assert_ne!(
+                    deletion,
+                    Some("Retain"),
+                    "{env} {id}: Retain keeps a rolled-back create's fixed name"
+                );
+                if deletion == Some("RetainExceptOnCreate") {
+                    assert_eq!(
+                        r["UpdateReplacePolicy"], "Retain",
+                        "{env} {id}: a replacement keeps the old resource too"
+                    );
+                }
+            }
+        }
+    }
+    let prod = render("prod");
+    let retained: usize = prod
+        .iter()
+        .map(|s| {
+            s.body
+                .matches("DeletionPolicy: RetainExceptOnCreate")
+                .count()
+        })
+        .sum();
+    assert!(retained >= 6, "prod keeps its data: {retained}");
+}
+
+#[test]
+fn reserved_concurrency_is_set_only_where_an_env_sets_it() {
+    for env in ["dev", "local", "pr-123", "feature-sample"] {
+        let functions = resources_of_type(&service(env), "AWS::Lambda::Function");
+        assert!(
+            functions[0].1["Properties"]
+                .get("ReservedConcurrentExecutions")
+                .is_none(),
+            "{env}"
+        );
+    }
+    let prod = resources_of_type(&service("prod"), "AWS::Lambda::Function");
+    assert_eq!(prod[0].1["Properties"]["ReservedConcurrentExecutions"], 400);
+}
+
+#[test]
+fn a_replaced_user_pool_or_scope_gives_a_new_deployment() {
+    let unbound = service("dev");
+    let bind = |pool: &str, scope: &str| {
+        let values = std::collections::BTreeMap::from([
+            ("UserPoolArn".to_string(), pool.to_string()),
+            ("PredictScope".to_string(), scope.to_string()),
+        ]);
+        deployment_id(&render::api_definition::bind_parameters(&unbound, &values).expect("binds"))
+    };
+    let a = bind(
+        "arn:aws:cognito-idp:us-east-1:1:userpool/us-east-1_A",
+        "iris-dev/predict",
+    );
+    assert_eq!(
+        a,
+        bind(
+            "arn:aws:cognito-idp:us-east-1:1:userpool/us-east-1_A",
+            "iris-dev/predict"
+        )
+    );
+    assert_ne!(
+        a,
+        bind(
+            "arn:aws:cognito-idp:us-east-1:1:userpool/us-east-1_B",
+            "iris-dev/predict"
+        )
+    );
+    assert_ne!(
+        a,
+        bind(
+            "arn:aws:cognito-idp:us-east-1:1:userpool/us-east-1_A",
+            "iris-dev/other"
+        )
+    );
+}
+
+#[test]
+fn a_model_that_fails_to_load_raises_an_alarm() {
+    // The marker the filter counts is what the function logs.
+    let handler = include_str!("../../lambda/src/handler.rs");
+    assert!(handler.contains("event = \"model_load_failed\""));
+    for env in all_envs() {
+        let stack = service(&env);
+        let filters = resources_of_type(&stack, "AWS::Logs::MetricFilter");
+        assert_eq!(filters.len(), 1, "{env}");
+        let f = &filters[0].1["Properties"];
+        assert_eq!(f["FilterPattern"], "\"model_load_failed\"", "{env}");
+        assert_eq!(f["LogGroupName"]["Ref"], "FunctionLogGroup", "{env}");
+        let t = &f["MetricTransformations"][0];
+        let alarms = resources_of_type(&stack, "AWS::CloudWatch::Alarm");
+        let alarm = alarms
+            .iter()
+            .find(|(id, _)| id == "ModelLoadFailuresAlarm")
+            .map(|(_, a)| &a["Properties"])
+            .expect("model-load alarm");
+        assert_eq!(alarm["Namespace"], t["MetricNamespace"], "{env}");
+        assert_eq!(alarm["MetricName"], t["MetricName"], "{env}");
+        assert_eq!(alarm["Threshold"], 1, "{env}");
+        assert!(
+            alarm["AlarmActions"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+        );
+    }
+}
+
+#[test]
+fn every_content_type_is_validated_against_a_strict_schema() {
+    for env in all_envs() {
+        let stack = service(&env);
+        let methods = resources_of_type(&stack, "AWS::ApiGateway::Method");
+        let predict = methods
+            .iter()
+            .find(|(id, _)| id == "PredictMethod")
+            .map(|(_, m)| &m["Properties"])
+            .expect("predict method");
+        let models = predict["RequestModels"]
+            .as_object()
+            .expect("request models");
+        for content_type in ["$default", "application/json"] {
+            assert_eq!(models[content_type]["Ref"], "PredictRequestModel", "{env}");
+        }
+        assert_eq!(predict["RequestValidatorId"]["Ref"], "BodyValidator");
+        let model = resources_of_type(&stack, "AWS::ApiGateway::Model");
+        let schema = model[0].1["Properties"]["Schema"].clone();
+        let [flower, batch] = [&schema["oneOf"][0], &schema["oneOf"][1]];
+        assert_eq!(flower["additionalProperties"], false, "{env}");
+        assert_eq!(
+            flower["required"].as_array().map(Vec::len),
+            Some(4),
+            "{env}"
+        );
+        assert_eq!(batch["additionalProperties"], false, "{env}");
+        assert_eq!(batch["required"], serde_json::json!(["instances"]));
+        assert_eq!(batch["properties"]["instances"]["items"], *flower, "{env}");
+    }
+}
+
+#[test]
+fn throttled_and_failed_integrations_answer_503_with_retry_after() {
+    let stack = service("dev");
+    let responses = resources_of_type(&stack, "AWS::ApiGateway::GatewayResponse");
+    let by_type = |ty: &str| {
+        responses
+            .iter()
+            .find(|(_, r)| r["Properties"]["ResponseType"] == ty)
+            .map(|(_, r)| r["Properties"].clone())
+            .unwrap_or_else(|| panic!("no {ty} gateway response"))
+    };
+    let failure = by_type("INTEGRATION_FAILURE");
+    assert_eq!(failure["StatusCode"], "503");
+    assert_eq!(
+        failure["ResponseParameters"]["gatewayresponse.header.Retry-After"],
+        "'1'"
+    );
+    let throttled = by_type("THROTTLED");
+    assert_eq!(
+        throttled["ResponseParameters"]["gatewayresponse.header.Retry-After"],
+        "'1'"
+    );
+}
+
+#[test]
+fn per_client_limits_come_from_a_web_acl_not_a_usage_plan() {
+    for env in all_envs() {
+        let stack = service(&env);
+        assert!(
+            resources_of_type(&stack, "AWS::ApiGateway::UsagePlan").is_empty(),
+            "{env}: usage-plan limits apply only per API key"
+        );
+        let acls = resources_of_type(&stack, "AWS::WAFv2::WebACL");
+        let associations = resources_of_type(&stack, "AWS::WAFv2::WebACLAssociation");
+        if env == "local" {
+            assert!(
+                acls.is_empty() && associations.is_empty(),
+                "emulators have no WAF"
+            );
+            continue;
+        }
+        assert_eq!((acls.len(), associations.len()), (1, 1), "{env}");
+        let rules = acls[0].1["Properties"]["Rules"]
+            .as_array()
+            .expect("rules")
+            .clone();
+        let rate = &rules[0]["Statement"]["RateBasedStatement"];
+        assert_eq!(rate["AggregateKeyType"], "IP", "{env}");
+        assert!(rate["Limit"].as_u64().is_some_and(|l| l >= 10), "{env}");
+        let size = &rules[1]["Statement"]["SizeConstraintStatement"];
+        assert_eq!(size["FieldToMatch"]["Body"]["OversizeHandling"], "MATCH");
+        assert_eq!(size["ComparisonOperator"], "GT");
+        let association = &associations[0].1["Properties"];
+        assert!(
+            association["ResourceArn"]["Fn::Sub"]
+                .as_str()
+                .is_some_and(|a| a.ends_with("/restapis/${RestApi}/stages/${Stage}")),
+            "{env}"
+        );
+    }
+}
+
+#[test]
+fn the_function_reads_only_its_pinned_model_and_can_tell_a_missing_one() {
+    for env in all_envs() {
+        let stack = service(&env);
+        assert!(
+            !stack.body.contains("/models/*"),
+            "{env}: every model in the bucket"
+        );
+        let roles = resources_of_type(&stack, "AWS::IAM::Role");
+        let role = roles
+            .iter()
+            .find(|(id, _)| id == "FunctionRole")
+            .map(|(_, r)| &r["Properties"])
+            .expect("function role");
+        let statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+            .as_array()
+            .expect("statements");
+        let read = statements
+            .iter()
+            .find(|s| {
+                s["Action"]
+                    .as_array()
+                    .is_some_and(|a| a.contains(&"s3:GetObject".into()))
+            })
+            .expect("read statement");
+        assert_eq!(
+            read["Resource"],
+            serde_json::json!([
+                {"Fn::Sub": "${ModelBucketArn}/${ModelKey}"},
+                {"Fn::Sub": "${ModelBucketArn}/${ManifestKey}"},
+            ]),
+            "{env}"
+        );
+        let list = statements
+            .iter()
+            .find(|s| s["Action"] == "s3:ListBucket")
+            .expect("list statement: a missing key is 404, not 403");
+        assert_eq!(list["Resource"]["Ref"], "ModelBucketArn");
+        assert_eq!(
+            list["Condition"]["StringEquals"]["s3:prefix"],
+            serde_json::json!([{"Ref": "ModelKey"}, {"Ref": "ManifestKey"}]),
+            "{env}"
+        );
+    }
+}
+
+#[test]
+fn the_execution_log_group_is_the_stacks_and_exists_before_the_stage() {
+    for env in all_envs() {
+        let stack = service(&env);
+        let d = doc(&stack);
+        let group = &d["Resources"]["ExecutionLogGroup"];
+        assert_eq!(group["Type"], "AWS::Logs::LogGroup", "{env}");
+        assert_eq!(
+            group["Properties"]["LogGroupName"]["Fn::Sub"],
+            "API-Gateway-Execution-Logs_${RestApi}/v1",
+            "{env}"
+        );
+        assert!(group["Properties"]["RetentionInDays"].is_u64(), "{env}");
+        assert_eq!(group["Properties"]["KmsKeyId"]["Ref"], "KmsKeyArn", "{env}");
+        assert_eq!(
+            d["Resources"]["Stage"]["DependsOn"], "ExecutionLogGroup",
+            "{env}"
+        );
     }
 }

@@ -570,76 +570,106 @@ async fn recover_continues_the_rollback_skipping_the_resources_that_failed_it() 
     );
 }
 
+/// A deployer whose CloudFormation answers one change set that replaces `logical` (of type
+/// `ty`), caused by the property `cause` when given (DescribeChangeSet's Details, as AWS
+/// lists them), with the rules that count discarding and executing it.
+fn replacing(
+    rendered: &RenderedStack,
+    protected: bool,
+    logical: &'static str,
+    ty: &'static str,
+    cause: Option<&'static str>,
+    allow: Vec<String>,
+) -> (Deployer<'static>, Rule, Rule) {
+    use aws_sdk_cloudformation::types::{
+        Change, ChangeAction, ChangeType, Replacement, ResourceChange, ResourceChangeDetail,
+        ResourceTargetDefinition,
+    };
+    let n = rendered.name.clone();
+    let describe = mock!(Client::describe_stacks)
+        .then_output(move || described(&n, "UPDATE_COMPLETE", protected));
+    let create = mock!(Client::create_change_set).then_output(|| {
+        CreateChangeSetOutput::builder()
+            .id("cs")
+            .stack_id(ID)
+            .build()
+    });
+    let computed = mock!(Client::describe_change_set).then_output(move || {
+        let mut change = ResourceChange::builder()
+            .action(ChangeAction::Modify)
+            .logical_resource_id(logical)
+            .resource_type(ty)
+            .replacement(Replacement::True);
+        if let Some(cause) = cause {
+            change = change.details(
+                ResourceChangeDetail::builder()
+                    .target(
+                        ResourceTargetDefinition::builder()
+                            .attribute(aws_sdk_cloudformation::types::ResourceAttribute::Properties)
+                            .name(cause)
+                            .build(),
+                    )
+                    .build(),
+            );
+        }
+        DescribeChangeSetOutput::builder()
+            .status(ChangeSetStatus::CreateComplete)
+            .execution_status(ExecutionStatus::Available)
+            .changes(
+                Change::builder()
+                    .r#type(ChangeType::Resource)
+                    .resource_change(change.build())
+                    .build(),
+            )
+            .build()
+    });
+    let delete =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let execute =
+        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let n = rendered.name.clone();
+    let history = mock!(Client::describe_stack_events).then_output(move || {
+        events(
+            &n,
+            &[(
+                n.as_str(),
+                "AWS::CloudFormation::Stack",
+                "UPDATE_COMPLETE",
+                "",
+            )],
+        )
+    });
+    let older = mock!(Client::get_template).then_output(|| {
+        GetTemplateOutput::builder()
+            .template_body("Resources: {}\n")
+            .build()
+    });
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [
+            &describe, &create, &computed, &delete, &execute, &history, &older
+        ]
+    );
+    let mut r = deployer(cfn, true);
+    r.opts.allow_replace = allow;
+    (r, delete, execute)
+}
+
 #[tokio::test]
 async fn replacing_a_stateful_resource_in_a_protected_env_is_refused_unless_allowed() {
-    use aws_sdk_cloudformation::types::{
-        Change, ChangeAction, ChangeType, Replacement, ResourceChange,
-    };
+    // The data key: stateful, and without a custom name (a name would be refused anyway).
     let config = config("prod");
     let rendered = storage(&config);
-    let run = |allow: Vec<String>| {
-        let n = rendered.name.clone();
-        let describe = mock!(Client::describe_stacks)
-            .then_output(move || described(&n, "UPDATE_COMPLETE", true));
-        let create = mock!(Client::create_change_set).then_output(|| {
-            CreateChangeSetOutput::builder()
-                .id("cs")
-                .stack_id(ID)
-                .build()
-        });
-        let computed = mock!(Client::describe_change_set).then_output(|| {
-            DescribeChangeSetOutput::builder()
-                .status(ChangeSetStatus::CreateComplete)
-                .execution_status(ExecutionStatus::Available)
-                .changes(
-                    Change::builder()
-                        .r#type(ChangeType::Resource)
-                        .resource_change(
-                            ResourceChange::builder()
-                                .action(ChangeAction::Modify)
-                                .logical_resource_id("ModelBucket")
-                                .resource_type("AWS::S3::Bucket")
-                                .replacement(Replacement::True)
-                                .build(),
-                        )
-                        .build(),
-                )
-                .build()
-        });
-        let delete = mock!(Client::delete_change_set)
-            .then_output(|| DeleteChangeSetOutput::builder().build());
-        let execute = mock!(Client::execute_change_set)
-            .then_output(|| ExecuteChangeSetOutput::builder().build());
-        let n = rendered.name.clone();
-        let history = mock!(Client::describe_stack_events).then_output(move || {
-            events(
-                &n,
-                &[(
-                    n.as_str(),
-                    "AWS::CloudFormation::Stack",
-                    "UPDATE_COMPLETE",
-                    "",
-                )],
-            )
-        });
-        let older = mock!(Client::get_template).then_output(|| {
-            GetTemplateOutput::builder()
-                .template_body("Resources: {}\n")
-                .build()
-        });
-        let cfn = mock_client!(
-            aws_sdk_cloudformation,
-            RuleMode::MatchAny,
-            [
-                &describe, &create, &computed, &delete, &execute, &history, &older
-            ]
-        );
-        let mut r = deployer(cfn, true);
-        r.opts.allow_replace = allow;
-        (r, delete, execute)
-    };
     let cfg = &config;
-    let (r, delete, execute) = run(Vec::new());
+    let (r, delete, execute) = replacing(
+        &rendered,
+        true,
+        "DataKey",
+        "AWS::KMS::Key",
+        None,
+        Vec::new(),
+    );
     let err = r
         .reconcile_stack(&target(cfg), &rendered, &BTreeMap::new())
         .await
@@ -648,18 +678,73 @@ async fn replacing_a_stateful_resource_in_a_protected_env_is_refused_unless_allo
         .downcast_ref::<Refusal>()
         .expect("safety gate")
         .to_string();
-    assert!(text.contains("--allow-replace ModelBucket"), "{text}");
+    assert!(text.contains("--allow-replace DataKey"), "{text}");
     assert_eq!(execute.num_calls(), 0, "nothing executed");
     assert_eq!(delete.num_calls(), 1, "the change set was discarded");
 
     // With --allow-replace the gate opens.
-    let (r, _, execute) = run(vec!["ModelBucket".into()]);
+    let (r, _, execute) = replacing(
+        &rendered,
+        true,
+        "DataKey",
+        "AWS::KMS::Key",
+        None,
+        vec!["DataKey".into()],
+    );
     let (result, _) = r
         .reconcile_stack(&target(cfg), &rendered, &BTreeMap::new())
         .await
         .expect("allowed");
     assert_eq!(result.result, "updated");
     assert_eq!(execute.num_calls(), 1, "executed once allowed");
+}
+
+#[tokio::test]
+async fn replacing_a_custom_named_resource_under_its_name_is_refused_in_every_env() {
+    // CloudFormation: "cannot update a stack when a custom-named resource requires
+    // replacing itself". dev is unprotected, and --allow-replace does not open this gate.
+    for env in ["dev", "prod"] {
+        let config = config(env);
+        let rendered = storage(&config);
+        let (r, delete, execute) = replacing(
+            &rendered,
+            env == "prod",
+            "ModelBucket",
+            "AWS::S3::Bucket",
+            Some("ObjectLockEnabled"),
+            vec!["ModelBucket".into()],
+        );
+        let err = r
+            .reconcile_stack(&target(&config), &rendered, &BTreeMap::new())
+            .await
+            .expect_err("refused");
+        let text = err
+            .downcast_ref::<Refusal>()
+            .expect("safety gate")
+            .to_string();
+        assert!(text.contains("ModelBucket (BucketName)"), "{text}");
+        assert!(text.contains("under the same custom name"), "{text}");
+        assert!(text.contains(&format!("env `{env}`")), "{text}");
+        assert_eq!(execute.num_calls(), 0, "{env}: nothing executed");
+        assert_eq!(delete.num_calls(), 1, "{env}: the change set was discarded");
+    }
+    // A replacement caused by the name itself creates the new bucket under its new name.
+    let config = config("dev");
+    let rendered = storage(&config);
+    let (r, _, execute) = replacing(
+        &rendered,
+        false,
+        "ModelBucket",
+        "AWS::S3::Bucket",
+        Some("BucketName"),
+        Vec::new(),
+    );
+    let (result, _) = r
+        .reconcile_stack(&target(&config), &rendered, &BTreeMap::new())
+        .await
+        .expect("a renamed bucket may be replaced");
+    assert_eq!(result.result, "updated");
+    assert_eq!(execute.num_calls(), 1);
 }
 
 #[tokio::test]
@@ -693,4 +778,151 @@ async fn an_identical_template_parameters_and_tags_skip_the_change_set() {
     assert_eq!(result.result, "no_changes");
     assert_eq!(same.num_calls(), 1);
     assert_eq!(create.num_calls(), 0, "no change set was needed");
+}
+
+/// The bootstrap stack as DescribeStacks returns it, with its role output.
+fn bootstrap_described(name: &str, status: &str) -> DescribeStacksOutput {
+    DescribeStacksOutput::builder()
+        .stacks(
+            Stack::builder()
+                .stack_name(name)
+                .stack_id(ID)
+                .stack_status(StackStatus::from(status))
+                .creation_time(DateTime::from_secs(1_764_000_000))
+                .outputs(
+                    Output::builder()
+                        .output_key(render::account::ROLE_OUTPUT)
+                        .output_value("arn:aws:iam::123456789012:role/irisctl-account-log")
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+fn bootstrap_stacks(cfn: Client) -> Stacks {
+    Stacks {
+        cfn: Cfn::new(cfn),
+        ui: Ui { tty: false },
+        timeout: Duration::from_secs(60),
+    }
+}
+
+#[tokio::test]
+async fn bootstrap_creates_the_account_stack_once_and_then_has_no_changes() {
+    let rendered = render::account::render("us-east-1").expect("renders");
+    let name = rendered.name.clone();
+    // First run: no stack, so a create (with the IAM capability the role needs).
+    let describe = mock!(Client::describe_stacks)
+        .sequence()
+        .http_status(400, Some(does_not_exist(&name)))
+        .output({
+            let n = name.clone();
+            move || bootstrap_described(&n, "CREATE_COMPLETE")
+        })
+        .repeatedly()
+        .build();
+    let n = name.clone();
+    let history = mock!(Client::describe_stack_events).then_output(move || {
+        events(
+            &n,
+            &[(
+                n.as_str(),
+                "AWS::CloudFormation::Stack",
+                "CREATE_COMPLETE",
+                "",
+            )],
+        )
+    });
+    let create = mock!(Client::create_stack)
+        .match_requests(|req| {
+            req.stack_name() == Some("irisctl-account-us-east-1")
+                && req
+                    .capabilities()
+                    .iter()
+                    .any(|c| c.as_str() == "CAPABILITY_IAM")
+        })
+        .then_output(|| CreateStackOutput::builder().stack_id(ID).build());
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe, &history, &create]
+    );
+    let outcome = irisctl::bootstrap::bootstrap(&bootstrap_stacks(cfn), &rendered, "us-east-1")
+        .await
+        .expect("created");
+    assert_eq!(outcome.result, "created");
+    assert_eq!(create.num_calls(), 1);
+    assert_eq!(
+        outcome.cloudwatch_role_arn.as_deref(),
+        Some("arn:aws:iam::123456789012:role/irisctl-account-log")
+    );
+
+    // Second run: the stack exists and the change set holds nothing: deleted, not executed.
+    let n = name.clone();
+    let describe = mock!(Client::describe_stacks)
+        .then_output(move || bootstrap_described(&n, "CREATE_COMPLETE"));
+    let create_set = mock!(Client::create_change_set).then_output(|| {
+        CreateChangeSetOutput::builder()
+            .id("cs")
+            .stack_id(ID)
+            .build()
+    });
+    let empty = mock!(Client::describe_change_set).then_output(|| {
+        DescribeChangeSetOutput::builder()
+            .status(ChangeSetStatus::Failed)
+            .execution_status(ExecutionStatus::Unavailable)
+            .status_reason(
+                "The submitted information didn't contain changes. Submit different \
+                 information to create a change set.",
+            )
+            .build()
+    });
+    let delete =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let execute =
+        mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe, &create_set, &empty, &delete, &execute]
+    );
+    let outcome = irisctl::bootstrap::bootstrap(&bootstrap_stacks(cfn), &rendered, "us-east-1")
+        .await
+        .expect("no changes");
+    assert_eq!(outcome.result, "no_changes");
+    assert_eq!(execute.num_calls(), 0, "nothing executed");
+    assert_eq!(delete.num_calls(), 1, "the empty change set was deleted");
+}
+
+#[tokio::test]
+async fn bootstrap_refuses_a_state_it_does_not_repair_and_changes_nothing() {
+    let rendered = render::account::render("us-east-1").expect("renders");
+    let n = rendered.name.clone();
+    let describe = mock!(Client::describe_stacks)
+        .then_output(move || bootstrap_described(&n, "UPDATE_ROLLBACK_FAILED"));
+    let create = mock!(Client::create_stack)
+        .then_output(|| CreateStackOutput::builder().stack_id(ID).build());
+    let create_set = mock!(Client::create_change_set)
+        .then_output(|| CreateChangeSetOutput::builder().id("cs").build());
+    let delete = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe, &create, &create_set, &delete]
+    );
+    let err = irisctl::bootstrap::bootstrap(&bootstrap_stacks(cfn), &rendered, "us-east-1")
+        .await
+        .expect_err("refused");
+    let text = format!("{err:#}");
+    assert!(text.contains("is UPDATE_ROLLBACK_FAILED"), "{text}");
+    assert!(
+        text.contains("irisctl bootstrap --region us-east-1"),
+        "{text}"
+    );
+    assert_eq!(
+        create.num_calls() + create_set.num_calls() + delete.num_calls(),
+        0,
+        "nothing changed"
+    );
 }
