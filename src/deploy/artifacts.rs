@@ -318,7 +318,10 @@ pub(crate) mod tests {
             assert!(err.contains(&path.display().to_string()), "{err}");
             assert!(err.contains("iris-model train --out DIR"), "{err}");
             // Nothing was rewritten.
-            assert_eq!(std::fs::read_to_string(&path).expect("read"), edited.to_string());
+            assert_eq!(
+                std::fs::read_to_string(&path).expect("read"),
+                edited.to_string()
+            );
         }
     }
 
