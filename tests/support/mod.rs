@@ -422,7 +422,8 @@ pub fn envs_dir_with_emulator_env(env: &str) -> tempfile::TempDir {
 
 /// Small but well-formed deploy artifacts in `dir`: `model/` (model.bin = `model` plus a
 /// manifest naming its sha256) and `package/lambda.zip` (a real zip whose bootstrap only
-/// exits; the Lambda never runs on the emulator). Returns (model dir, package dir).
+/// exits: for tests of the stacks, which never invoke the function; tests/emulator/function_runs.rs
+/// deploys the real package). Returns (model dir, package dir).
 pub fn fake_artifacts(
     dir: &std::path::Path,
     model: &[u8],
