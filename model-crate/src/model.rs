@@ -275,6 +275,7 @@ mod tests {
                 trees: 30,
                 ..TrainOptions::default()
             },
+            "t",
         )
         .expect("train");
         (t.model, t.bytes)

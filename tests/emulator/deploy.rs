@@ -25,7 +25,7 @@ fn json(out: &Output) -> Value {
 }
 
 /// Delete the env's stacks in reverse order, emptying its buckets first.
-pub(crate) async fn cleanup(aws: &support::Aws, env: &str) {
+async fn cleanup(aws: &support::Aws, env: &str) {
     for kind in ["service", "auth", "storage"] {
         let name = format!("iris-{env}-{kind}");
         if let Ok(out) = aws.cfn.describe_stacks().stack_name(&name).send().await {
@@ -45,7 +45,7 @@ pub(crate) async fn cleanup(aws: &support::Aws, env: &str) {
 }
 
 /// Run `body` with a fresh env, then clean up whatever happened.
-pub(crate) async fn with_env<F, Fut>(body: F)
+async fn with_env<F, Fut>(body: F)
 where
     F: FnOnce(String, PathBuf, PathBuf) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,

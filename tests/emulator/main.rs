@@ -7,7 +7,6 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-mod artifact_identity;
 mod cli_output;
 mod deploy;
 mod destroy;
