@@ -15,7 +15,7 @@ use crate::aws::cloudformation::Cfn;
 use crate::aws::s3::Bucket;
 use crate::contract;
 use crate::exit::Status;
-use crate::stack::lock::{self, LockRecord, lock_key};
+use crate::stack::lock::{self, LockRecord};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -147,9 +147,7 @@ async fn status(args: Args) -> anyhow::Result<Status> {
     }
     if let Some(bucket) = bucket {
         let bucket = Bucket::new(aws::s3(&session.sdk), bucket);
-        if let Some(held) = bucket.get(&lock_key(&report.env)).await? {
-            report.lock = serde_json::from_slice(&held.body).ok();
-        }
+        report.lock = lock::holder(&bucket, &report.env).await?;
     }
     if args.output.is_json() {
         println!(

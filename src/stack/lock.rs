@@ -252,6 +252,15 @@ pub async fn release(slot: &LockSlot) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Who holds `env`'s lock now (`irisctl status`), without touching it. `None`: nobody,
+/// or an object that is not a lock record.
+pub async fn holder(bucket: &Bucket, env: &str) -> Result<Option<LockRecord>, S3Error> {
+    Ok(bucket
+        .get(&lock_key(env))
+        .await?
+        .and_then(|held| serde_json::from_slice(&held.body).ok()))
+}
+
 /// `irisctl unlock`: remove the lock whoever holds it. Returns the record removed.
 pub async fn force_unlock(bucket: &Bucket, env: &str) -> anyhow::Result<Option<LockRecord>> {
     let key = lock_key(env);
