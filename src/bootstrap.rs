@@ -22,6 +22,26 @@ pub struct Outcome {
     pub result: &'static str,
     /// The role API Gateway now logs with (the stack's output).
     pub cloudwatch_role_arn: Option<String>,
+    /// Env → its deploy policy ARN (`--deploy-envs`, `--github-oidc`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub deploy_policies: BTreeMap<String, String>,
+    /// Env → the role GitHub Actions jobs in the GitHub environment of that name assume.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub deploy_roles: BTreeMap<String, String>,
+    /// The role pull-request jobs assume to plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_role_arn: Option<String>,
+}
+
+/// Env → value of the outputs named `<prefix><Env>` (`DeployRoleArnStaging` → staging).
+fn per_env(outputs: &BTreeMap<String, String>, prefix: &str) -> BTreeMap<String, String> {
+    outputs
+        .iter()
+        .filter_map(|(key, value)| {
+            let env = key.strip_prefix(prefix)?;
+            (!env.is_empty()).then(|| (env.to_ascii_lowercase(), value.clone()))
+        })
+        .collect()
 }
 
 /// Tags of the bootstrap stack (CloudFormation copies them to the role).
@@ -120,5 +140,8 @@ async fn finish(
         region: region.to_string(),
         result,
         cloudwatch_role_arn: stack.outputs.get(account::ROLE_OUTPUT).cloned(),
+        deploy_policies: per_env(&stack.outputs, "DeployPolicyArn"),
+        deploy_roles: per_env(&stack.outputs, "DeployRoleArn"),
+        plan_role_arn: stack.outputs.get(account::PLAN_ROLE_OUTPUT).cloned(),
     })
 }
