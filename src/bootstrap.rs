@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::render::account::{self, AccountStack};
 use crate::stack::state::{Next, decide};
+use crate::aws::cloudformation::ParamValue;
 use crate::stack::{Prepared, Stacks};
 
 /// What bootstrap did.
@@ -61,43 +62,66 @@ pub async fn bootstrap(
     rendered: &AccountStack,
     region: &str,
 ) -> anyhow::Result<Outcome> {
-    let name = rendered.name.as_str();
-    let tags = tags();
     let no_params = BTreeMap::new();
+    let rerun = format!("irisctl bootstrap --region {region}");
+    let result = reconcile(
+        stacks,
+        "account",
+        region,
+        &rendered.name,
+        &rendered.body,
+        &no_params,
+        &tags(),
+        &rerun,
+    )
+    .await?;
+    finish(stacks, &rendered.name, region, result).await
+}
+
+/// Bring one stack no env owns (the account stack, a delivery pipeline) to `body`:
+/// created when missing, updated through a change set when it exists. `label` names it in
+/// the stack layer's messages; `rerun` is the command a person runs again after fixing a
+/// state this does not repair. Returns `created`, `updated` or `no_changes`.
+#[allow(clippy::too_many_arguments)]
+pub async fn reconcile(
+    stacks: &Stacks,
+    label: &str,
+    region: &str,
+    name: &str,
+    body: &str,
+    params: &BTreeMap<String, ParamValue>,
+    tags: &BTreeMap<String, String>,
+    rerun: &str,
+) -> anyhow::Result<&'static str> {
     let mut current = stacks.describe(name).await?;
     // At most: wait for someone else's operation, delete a failed first create, then act.
     for _ in 0..3 {
         let situation = stacks
-            .situation("account", region, false, name, current.as_ref())
+            .situation(label, region, false, name, current.as_ref())
             .await?;
         match decide(&situation) {
             Next::Create => {
-                stacks
-                    .create(name, &rendered.body, &no_params, &tags, 2)
-                    .await?;
-                return finish(stacks, name, region, "created").await;
+                stacks.create(name, body, params, tags, 2).await?;
+                return Ok("created");
             }
             Next::Update => {
                 let Some(stack) = current.as_ref() else {
-                    bail!("stack {name} vanished while bootstrap looked at it; run it again");
+                    bail!("stack {name} vanished while irisctl looked at it; run `{rerun}` again");
                 };
-                return match stacks
-                    .prepare_change_set(name, &rendered.body, &no_params, &tags)
-                    .await?
-                {
-                    Prepared::NoChanges => finish(stacks, name, region, "no_changes").await,
+                return match stacks.prepare_change_set(name, body, params, tags).await? {
+                    Prepared::NoChanges => Ok("no_changes"),
                     Prepared::Changes {
                         change_set,
                         changes,
                     } => {
                         stacks.execute(stack, &change_set, changes.len()).await?;
-                        finish(stacks, name, region, "updated").await
+                        Ok("updated")
                     }
                 };
             }
             Next::Recreate { why } => {
                 let Some(stack) = current.as_ref() else {
-                    bail!("stack {name} vanished while bootstrap looked at it; run it again");
+                    bail!("stack {name} vanished while irisctl looked at it; run `{rerun}` again");
                 };
                 stacks
                     .ui
@@ -117,15 +141,14 @@ pub async fn bootstrap(
                     .map(|s| s.status.as_str())
                     .unwrap_or("missing");
                 bail!(
-                    "stack {name} is {status}, a state bootstrap does not repair; inspect its \
+                    "stack {name} is {status}, a state irisctl does not repair; inspect its \
                      events (`aws cloudformation describe-stack-events --stack-name {name} \
-                     --region {region}`), fix or delete the stack, then run `irisctl bootstrap \
-                     --region {region}` again"
+                     --region {region}`), fix or delete the stack, then run `{rerun}` again"
                 );
             }
         }
     }
-    bail!("stack {name} kept changing while bootstrap waited for it; run it again")
+    bail!("stack {name} kept changing while irisctl waited for it; run `{rerun}` again")
 }
 
 async fn finish(

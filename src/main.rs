@@ -61,8 +61,14 @@ enum Command {
     #[command(after_help = "Examples:
   irisctl bootstrap --region eu-west-1
   irisctl bootstrap --region us-east-1 --output json
-  irisctl bootstrap --region us-east-1 --render-to out/account")]
+  irisctl bootstrap --region us-east-1 --render-to out/account
+  irisctl bootstrap --region us-east-1 --github-oidc acme/iris")]
     Bootstrap(cmd::bootstrap::Args),
+    /// The AWS-native delivery pipeline (CodePipeline + CodeBuild): staging, approval, prod.
+    #[command(after_help = "Examples:
+  irisctl pipeline render --out build/pipeline
+  irisctl pipeline deploy --env prod --repository acme/iris --connection-arn ARN")]
+    Pipeline(cmd::pipeline::Args),
     /// Create or update an env's stacks (storage, auth, service), uploading the artifacts.
     #[command(after_help = "Examples:
   irisctl deploy --env dev --model .demo/model --package .demo/package
@@ -173,6 +179,7 @@ fn main() -> ExitCode {
         Command::Package(args) => cmd::package::run(args),
         Command::Local(args) => cmd::local::run(args),
         Command::Bootstrap(args) => cmd::bootstrap::run(args),
+        Command::Pipeline(args) => cmd::pipeline::run(args),
         Command::Deploy(args) => cmd::deploy::run(args),
         Command::Plan(args) => cmd::plan::run(args),
         Command::Recover(args) => cmd::recover::run(args),

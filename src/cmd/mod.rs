@@ -11,6 +11,7 @@ pub mod gc;
 pub mod local;
 pub mod man;
 pub mod package;
+pub mod pipeline;
 pub mod plan;
 pub mod recover;
 pub mod render;
