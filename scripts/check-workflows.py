@@ -8,7 +8,7 @@ Every line of a step's `run:` (or a buildspec command) that starts with `irisctl
 expressions (`${{ ... }}`) and shell variables replaced by the sample values below, and
 then:
   - a command listed in docs/ci.md under "## Not yet available": the step must be
-    switched off (`if: false`; in a buildspec, the line commented out as
+    switched off (`if: env.NOT_YET_AVAILABLE != 'skip'`; in a buildspec, the line commented out as
     `# not yet available (docs/ci.md): irisctl ...`), and `irisctl __parse-only WORDS --help` must still fail
     (once the command exists, this check fails: switch the step on, drop it from the
     list);
@@ -109,7 +109,7 @@ def irisctl_lines(workflow_path):
             for scope in (top_env, job_env, step.get("env") or {}):
                 for key, value in scope.items():
                     variables[key] = expand_expressions(str(value), where)
-            off = step.get("if") is False or str(step.get("if")).strip() == "false"
+            off = "env.NOT_YET_AVAILABLE != 'skip'" in str(step.get("if", ""))
             for line in run.replace("\\\n", " ").splitlines():
                 stripped = line.strip()
                 if stripped == "irisctl" or stripped.startswith("irisctl "):
@@ -149,10 +149,10 @@ def main():
                 if listed:
                     seen_pending.add(listed)
                     if not off:
-                        fail(f"{where}: `irisctl {' '.join(listed)}` is not on main yet (docs/ci.md, Not yet available) but its step is on; add `if: false` (a buildspec: comment the line out as `# not yet available (docs/ci.md): ...`)")
+                        fail(f"{where}: `irisctl {' '.join(listed)}` is not on main yet (docs/ci.md, Not yet available) but its step is on; add `if: env.NOT_YET_AVAILABLE != 'skip'` (a buildspec: comment the line out as `# not yet available (docs/ci.md): ...`)")
                     probe = subprocess.run([irisctl, "__parse-only", *listed, "--help"], capture_output=True, text=True)
                     if probe.returncode == 0:
-                        fail(f"{where}: `irisctl {' '.join(listed)}` exists now: switch its steps on (remove `if: false`) and drop it from docs/ci.md's Not yet available")
+                        fail(f"{where}: `irisctl {' '.join(listed)}` exists now: switch its steps on (remove their `if: env.NOT_YET_AVAILABLE ...`) and drop it from docs/ci.md's Not yet available")
                     off_count += 1
                     continue
                 if off:

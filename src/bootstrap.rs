@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use anyhow::bail;
 use serde::Serialize;
 
+use crate::aws::cloudformation::ParamValue;
 use crate::render::account::{self, AccountStack};
 use crate::stack::state::{Next, decide};
-use crate::aws::cloudformation::ParamValue;
 use crate::stack::{Prepared, Stacks};
 
 /// What bootstrap did.

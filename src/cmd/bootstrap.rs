@@ -44,7 +44,11 @@ pub struct Args {
     pub github_oidc: Option<String>,
     /// Reuse this account's existing provider for token.actions.githubusercontent.com
     /// (IAM keeps one per account; another region's bootstrap may have created it).
-    #[arg(long = "github-oidc-provider", value_name = "ARN", requires = "github_oidc")]
+    #[arg(
+        long = "github-oidc-provider",
+        value_name = "ARN",
+        requires = "github_oidc"
+    )]
     pub github_oidc_provider: Option<String>,
     /// The `project` of the envs the deploy policies cover (environments/*.yaml).
     #[arg(long, default_value = "iris", value_name = "NAME")]

@@ -123,8 +123,7 @@ fn load(envs: &Envs) -> anyhow::Result<(pipeline::Target, Config)> {
             );
         }
     }
-    if prod.project.value != staging.project.value || prod.region.value != staging.region.value
-    {
+    if prod.project.value != staging.project.value || prod.region.value != staging.region.value {
         bail!(
             "envs `{}` ({}, {}) and `{}` ({}, {}) differ in project or region; one pipeline \
              delivers one project in one region",
@@ -231,7 +230,10 @@ async fn deploy(args: DeployArgs) -> anyhow::Result<Status> {
             "StagingDeployPolicyArn".to_string(),
             value(&policy(&target.staging)?),
         ),
-        ("ProdDeployPolicyArn".to_string(), value(&policy(&target.env)?)),
+        (
+            "ProdDeployPolicyArn".to_string(),
+            value(&policy(&target.env)?),
+        ),
         (
             "ApprovalEmail".to_string(),
             value(args.approval_email.as_deref().unwrap_or("")),

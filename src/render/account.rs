@@ -174,7 +174,10 @@ mod tests {
         let stack = render_with("us-east-1", &github(None)).expect("renders");
         let doc = cfn::parse(&stack.body).expect("parses");
         let resources = doc["Resources"].as_object().expect("resources");
-        assert_eq!(resources["GitHubOidcProvider"]["Type"], "AWS::IAM::OIDCProvider");
+        assert_eq!(
+            resources["GitHubOidcProvider"]["Type"],
+            "AWS::IAM::OIDCProvider"
+        );
         assert_eq!(
             resources["GitHubOidcProvider"]["Properties"]["Url"],
             "https://token.actions.githubusercontent.com"
@@ -192,7 +195,10 @@ mod tests {
                 equals["token.actions.githubusercontent.com:sub"],
                 format!("repo:acme/iris:environment:{env}")
             );
-            assert_eq!(equals["token.actions.githubusercontent.com:aud"], "sts.amazonaws.com");
+            assert_eq!(
+                equals["token.actions.githubusercontent.com:aud"],
+                "sts.amazonaws.com"
+            );
             assert_eq!(
                 role["Properties"]["ManagedPolicyArns"][0],
                 json!({"Ref": format!("DeployPolicy{id}")})
@@ -228,8 +234,8 @@ mod tests {
         let doc = cfn::parse(&stack.body).expect("parses");
         assert!(doc["Resources"].get("GitHubOidcProvider").is_none());
         assert_eq!(
-            doc["Resources"]["DeployRoleProd"]["Properties"]["AssumeRolePolicyDocument"]
-                ["Statement"][0]["Principal"]["Federated"],
+            doc["Resources"]["DeployRoleProd"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+                [0]["Principal"]["Federated"],
             arn
         );
     }

@@ -129,7 +129,9 @@ mod tests {
         assert_eq!(source["Provider"], "CodeStarSourceConnection");
         let approval = &pipeline["Stages"][3]["Actions"][0];
         assert_eq!(approval["ActionTypeId"]["Provider"], "Manual");
-        let message = approval["Configuration"]["CustomData"].as_str().expect("text");
+        let message = approval["Configuration"]["CustomData"]
+            .as_str()
+            .expect("text");
         assert!(message.contains("#{Staging.BATCH_SUMMARY}"), "{message}");
         assert!(message.contains("#{ProdPlan.PLAN_SUMMARY}"), "{message}");
         // CodePipeline takes at most 500 characters of custom data.
