@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod ci_access;
 mod config_render_validate;
 mod contract;
 mod deploy_refusals;
