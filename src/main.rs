@@ -57,10 +57,10 @@ enum Command {
   irisctl local serve --zip .demo/package/lambda.zip --model .demo/model
   irisctl local serve --bootstrap target/debug/bootstrap --model .demo/model --port 0")]
     Local(cmd::local::Args),
-    /// Once per account and region: the API Gateway logging role every env's stage needs.
+    /// Once per account and region: the API Gateway logging role every env's stage needs
+    /// (and on request CI access: GitHub's OIDC provider, per-env deploy roles).
     #[command(after_help = "Examples:
-  irisctl bootstrap --region eu-west-1
-  irisctl bootstrap --region us-east-1 --output json
+  irisctl bootstrap --region eu-west-1 --output json
   irisctl bootstrap --region us-east-1 --render-to out/account
   irisctl bootstrap --region us-east-1 --github-oidc acme/iris")]
     Bootstrap(cmd::bootstrap::Args),

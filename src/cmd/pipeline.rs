@@ -35,8 +35,8 @@ pub enum Command {
     Render(RenderArgs),
     /// Create or update the pipeline stack (irisctl-pipeline-<project>-<env>).
     #[command(after_help = "Examples:
-  irisctl pipeline deploy --env prod --repository acme/iris --connection-arn arn:aws:codeconnections:us-east-1:111122223333:connection/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d
-  irisctl pipeline deploy --env prod --repository acme/iris --connection-arn ARN --approval-email ml-oncall@example.com --output json")]
+  irisctl pipeline deploy --env prod --repository acme/iris --connection-arn ARN
+  irisctl pipeline deploy --repository acme/iris --connection-arn ARN --output json")]
     Deploy(DeployArgs),
 }
 
