@@ -66,11 +66,10 @@ fn corrupt_artifacts_are_rejected_before_any_call() {
     std::fs::create_dir_all(&model).expect("mkdir");
     std::fs::create_dir_all(&package).expect("mkdir");
     std::fs::write(model.join("model.bin"), b"bytes").expect("write");
-    std::fs::write(
-        model.join("manifest.json"),
-        format!("{{\"sha256\":\"{}\"}}", "0".repeat(64)),
-    )
-    .expect("write");
+    // A sealed manifest (unedited) that names another model.bin.
+    let mut manifest = serde_json::json!({"schema_version": 2, "sha256": "0".repeat(64)});
+    iris_model::checksum::seal(&mut manifest);
+    std::fs::write(model.join("manifest.json"), manifest.to_string()).expect("write");
     std::fs::write(package.join("lambda.zip"), b"PK\x05\x06 and not much else").expect("write");
     let out = irisctl(
         &[
