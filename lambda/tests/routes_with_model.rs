@@ -201,6 +201,29 @@ fn an_edited_manifest_is_never_loaded_and_the_error_says_how_to_rebuild() {
     }
 }
 
+#[test]
+fn a_manifest_of_an_older_schema_is_never_loaded_and_the_error_says_to_retrain() {
+    let t = trained();
+    let sha = t.model.sha256();
+    // As iris-model 1 wrote it: a wall-clock time, no checksum, no golden set.
+    let mut old: Value = serde_json::from_slice(&manifest_json()).expect("json");
+    if let Some(o) = old.as_object_mut() {
+        o.remove("manifest_sha256");
+        o.remove("golden");
+        o.insert("schema_version".into(), 1.into());
+        o.insert("created".into(), "2026-01-01T00:00:00Z".into());
+    }
+    let old = serde_json::to_vec(&old).expect("json");
+    let err = LoadedModel::verify(&t.bytes, &old, sha, None, None).expect_err("older schema");
+    assert!(
+        matches!(err, VerifyError::Refused(ManifestError::Older { found: 1 })),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("manifest.json"), "{text}");
+    assert!(text.contains("retrain with `iris-model train --out DIR`"), "{text}");
+}
+
 /// Fails the first `failures` loads, then serves the model; counts every load.
 struct FlakyLoader {
     failures: usize,

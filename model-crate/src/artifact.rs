@@ -19,18 +19,27 @@ pub struct Artifact {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
-    #[error("{file}: cannot read: {source}")]
+    #[error(
+        "{file}: cannot read: {source}; pass the directory `iris-model train --out DIR` wrote, or retrain into it"
+    )]
     Read {
         file: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{file}: not a valid manifest: {message}")]
+    #[error("{file}: not a valid manifest: {message}; retrain with `iris-model train --out DIR`")]
     Manifest { file: PathBuf, message: String },
     #[error(
         "{file}: schema_version {found} is newer than this build understands ({SCHEMA_VERSION}); upgrade iris-model"
     )]
     Schema { file: PathBuf, found: u64 },
+    /// Written by an older iris-model (no checksum, no golden set): retrain.
+    #[error("{file}: {source}")]
+    Older {
+        file: PathBuf,
+        #[source]
+        source: ManifestError,
+    },
     /// The manifest's own checksum failed: it was edited, or predates the checksum.
     #[error("{file}: {source}")]
     Edited {
@@ -73,6 +82,10 @@ impl Artifact {
             ManifestError::Newer { found } => ArtifactError::Schema {
                 file: manifest_path.clone(),
                 found,
+            },
+            older @ ManifestError::Older { .. } => ArtifactError::Older {
+                file: manifest_path.clone(),
+                source: older,
             },
             ManifestError::Checksum(source) => ArtifactError::Edited {
                 file: manifest_path.clone(),

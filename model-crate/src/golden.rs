@@ -1,7 +1,18 @@
 //! The golden set: the held-out rows with the answers the model gave them at training
 //! time, stored in the manifest (so under its checksum). Any copy of the model, wherever
 //! it runs, must answer them exactly as recorded: `iris-model evaluate` checks the file,
-//! a smoke test checks a deployed function. Owns recording and comparing; must not train.
+//! a smoke test or a canary replays it against a deployed API ([`GoldenRow::compare`]).
+//! Owns recording and comparing; must not train.
+//!
+//! The comparison rule is exact, with no tolerance: the species must be equal and every
+//! class's probability must be the same `f64` as recorded, which is the same as saying its
+//! shortest decimal rendering (what serde_json writes, in manifest.json and in the API's
+//! JSON) is the same text. Exactness is sound because a prediction is a deterministic
+//! computation over the model's bytes (the same leaf values summed in tree order, one
+//! multiply, no fused or reordered float operations in Rust), serde_json writes the
+//! shortest decimal that reads back to the same bits, and this crate enables
+//! `float_roundtrip` so reading it back is exact. A tolerance would only hide a different
+//! model or a different build of the forest, which is what the set exists to catch.
 
 use std::collections::BTreeMap;
 
@@ -47,6 +58,51 @@ impl std::fmt::Display for GoldenMismatch {
             self.actual.species,
             self.actual.probabilities
         )
+    }
+}
+
+impl GoldenRow {
+    /// Compares an answer obtained elsewhere (a deployed API's `species` and
+    /// `probabilities` for [`GoldenRow::features`]) with the record, by the module's exact
+    /// rule. The error names the first difference.
+    pub fn compare(
+        &self,
+        species: &str,
+        probabilities: &BTreeMap<String, f64>,
+    ) -> Result<(), String> {
+        if species != self.species {
+            return Err(format!(
+                "{:?}: species {species:?}, recorded {:?}",
+                self.features, self.species
+            ));
+        }
+        for (class, recorded) in &self.probabilities {
+            match probabilities.get(class) {
+                Some(p) if p.to_bits() == recorded.to_bits() => {}
+                Some(p) => {
+                    return Err(format!(
+                        "{:?}: probability of {class} {p}, recorded {recorded}",
+                        self.features
+                    ));
+                }
+                None => {
+                    return Err(format!(
+                        "{:?}: no probability for {class} (recorded {recorded})",
+                        self.features
+                    ));
+                }
+            }
+        }
+        if let Some(extra) = probabilities
+            .keys()
+            .find(|c| !self.probabilities.contains_key(*c))
+        {
+            return Err(format!(
+                "{:?}: a probability for {extra}, a class the record does not have",
+                self.features
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -127,6 +183,60 @@ mod tests {
         let mismatches = check(&other.model, golden);
         assert!(!mismatches.is_empty());
         assert!(mismatches[0].to_string().contains("golden row"));
+    }
+
+    #[test]
+    fn compare_accepts_the_recorded_rendering_and_refuses_any_difference() {
+        let data = Dataset::builtin().expect("builtin");
+        let t = train(
+            &data,
+            &TrainOptions {
+                trees: 7,
+                ..TrainOptions::default()
+            },
+        )
+        .expect("train");
+        let row = &t.manifest.golden[0];
+        // What an API's JSON answer parses back to: the shortest decimal rendering.
+        let text = serde_json::to_string(&row.probabilities).expect("json");
+        let parsed: BTreeMap<String, f64> = serde_json::from_str(&text).expect("parse");
+        assert_eq!(row.compare(&row.species, &parsed), Ok(()));
+
+        let other = if row.species == "setosa" { "virginica" } else { "setosa" };
+        let err = row.compare(other, &parsed).expect_err("species");
+        assert!(err.contains("species"), "{err}");
+
+        let mut nudged = parsed.clone();
+        if let Some(p) = nudged.values_mut().next() {
+            *p = f64::from_bits(p.to_bits() ^ 1);
+        }
+        let err = row.compare(&row.species, &nudged).expect_err("one ulp");
+        assert!(err.contains("probability of"), "{err}");
+
+        let mut missing = parsed.clone();
+        missing.pop_first();
+        assert!(row.compare(&row.species, &missing).is_err());
+        let mut extra = parsed;
+        extra.insert("rose".into(), 0.0);
+        let err = row.compare(&row.species, &extra).expect_err("extra class");
+        assert!(err.contains("rose"), "{err}");
+    }
+
+    #[test]
+    fn batch_and_single_predictions_give_the_recorded_bits() {
+        // The smoke test may replay the set through the batch route: its lane path must
+        // answer exactly as the single-row path that recorded it.
+        let data = Dataset::builtin().expect("builtin");
+        let t = train(&data, &TrainOptions::default()).expect("train");
+        let golden = &t.manifest.golden;
+        let batch: Vec<Features> = golden
+            .iter()
+            .map(|g| Features::new(g.features).expect("features"))
+            .collect();
+        for (row, p) in golden.iter().zip(t.model.predict_batch(&batch)) {
+            let probabilities: BTreeMap<String, f64> = p.probabilities.into_iter().collect();
+            assert_eq!(row.compare(&p.species, &probabilities), Ok(()));
+        }
     }
 
     #[test]

@@ -15,9 +15,9 @@ use crate::golden::GoldenRow;
 use crate::metrics::Metrics;
 use crate::model::IsIrisRule;
 
-/// Version of the manifest shape; bumped on incompatible changes. 2: `manifest_sha256`
-/// and the golden set, no `created` time. Version 1 manifests carry no checksum and are
-/// refused (rebuild them with `iris-model train`).
+/// Version of the manifest shape; bumped on incompatible changes. 2 (from 1): no
+/// `created` time, `manifest_sha256` over the other fields, the `golden` set. Older
+/// manifests carry no checksum and are refused with [`ManifestError::Older`] (retrain).
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// Why manifest bytes were refused (the caller names the file).
@@ -29,6 +29,12 @@ pub enum ManifestError {
         "schema_version {found} is newer than this build understands ({SCHEMA_VERSION}); upgrade iris-model"
     )]
     Newer { found: u64 },
+    #[error(
+        "schema_version {found} was written by an older iris-model; this build reads only \
+         {SCHEMA_VERSION} (no `created` time, a `manifest_sha256` checksum and the golden set): \
+         retrain with `iris-model train --out DIR`"
+    )]
+    Older { found: u64 },
     #[error(transparent)]
     Checksum(#[from] ChecksumError),
     #[error("not a valid manifest: {0}")]
@@ -40,10 +46,16 @@ pub enum ManifestError {
 pub fn check_json(bytes: &[u8]) -> Result<Value, ManifestError> {
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| ManifestError::Json(e.to_string()))?;
-    if let Some(found) = value.get("schema_version").and_then(Value::as_u64)
-        && found > u64::from(SCHEMA_VERSION)
-    {
+    let Some(found) = value.get("schema_version").and_then(Value::as_u64) else {
+        return Err(ManifestError::Shape(
+            "no numeric `schema_version`; retrain with `iris-model train --out DIR`".into(),
+        ));
+    };
+    if found > u64::from(SCHEMA_VERSION) {
         return Err(ManifestError::Newer { found });
+    }
+    if found < u64::from(SCHEMA_VERSION) {
+        return Err(ManifestError::Older { found });
     }
     checksum::verify(&value)?;
     Ok(value)

@@ -93,12 +93,18 @@ impl Artifacts {
             }
         }
         let model = Blob::read(&model_dir.join(MODEL_FILE))
-            .context("the model is missing; train one with iris-model and pass --model DIR")?;
-        let manifest = Blob::read(&model_dir.join(MANIFEST_FILE))?;
+            .context("the model is missing; train one with `iris-model train --out DIR` and pass --model DIR")?;
+        let manifest = Blob::read(&model_dir.join(MANIFEST_FILE)).context(
+            "the manifest is missing; retrain with `iris-model train --out DIR` (model.bin and \
+             manifest.json go together)",
+        )?;
         let parsed = match iris_model::manifest::check_json(&manifest.bytes) {
             Ok(parsed) => parsed,
             Err(iris_model::ManifestError::Json(why)) => {
-                bail!("{} is not valid JSON: {why}", manifest.path.display())
+                bail!(
+                    "{} is not valid JSON: {why}; retrain with `iris-model train --out DIR`",
+                    manifest.path.display()
+                )
             }
             Err(err) => bail!("{}: {err}", manifest.path.display()),
         };
@@ -111,7 +117,8 @@ impl Artifacts {
         if declared != model.sha256_hex {
             bail!(
                 "{} says model sha256 {declared} but {} has {}: the model directory is \
-                 corrupt or mixed; retrain or copy both files together",
+                 corrupt or mixed; retrain with `iris-model train --out DIR` or copy both \
+                 files together",
                 manifest.path.display(),
                 model.path.display(),
                 model.sha256_hex
@@ -318,7 +325,10 @@ pub(crate) mod tests {
             assert!(err.contains(&path.display().to_string()), "{err}");
             assert!(err.contains("iris-model train --out DIR"), "{err}");
             // Nothing was rewritten.
-            assert_eq!(std::fs::read_to_string(&path).expect("read"), edited.to_string());
+            assert_eq!(
+                std::fs::read_to_string(&path).expect("read"),
+                edited.to_string()
+            );
         }
     }
 

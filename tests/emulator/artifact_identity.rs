@@ -33,11 +33,23 @@ async fn a_retrained_artifact_with_the_same_inputs_is_no_change() {
         train_into(&first);
         let first_s = first.to_string_lossy().into_owned();
         let out = support::irisctl(&[
-            "deploy", "--env", &env, "--envs-dir", &envs_s, "--model", &first_s, "--package",
+            "deploy",
+            "--env",
+            &env,
+            "--envs-dir",
+            &envs_s,
+            "--model",
+            &first_s,
+            "--package",
             &package_s,
         ])
         .output();
-        assert_eq!(out.status.code(), Some(0), "{}", support::describe_output(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            support::describe_output(&out)
+        );
 
         train_into(&second);
         for file in ["model.bin", "manifest.json"] {
@@ -61,7 +73,12 @@ async fn a_retrained_artifact_with_the_same_inputs_is_no_change() {
             &package_s,
         ])
         .output();
-        assert_eq!(out.status.code(), Some(0), "{}", support::describe_output(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            support::describe_output(&out)
+        );
     })
     .await;
 }
