@@ -221,7 +221,10 @@ fn a_manifest_of_an_older_schema_is_never_loaded_and_the_error_says_to_retrain()
     );
     let text = err.to_string();
     assert!(text.contains("manifest.json"), "{text}");
-    assert!(text.contains("retrain with `iris-model train --out DIR`"), "{text}");
+    assert!(
+        text.contains("retrain with `iris-model train --out DIR`"),
+        "{text}"
+    );
 }
 
 /// Fails the first `failures` loads, then serves the model; counts every load.

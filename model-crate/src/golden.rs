@@ -202,7 +202,11 @@ mod tests {
         let parsed: BTreeMap<String, f64> = serde_json::from_str(&text).expect("parse");
         assert_eq!(row.compare(&row.species, &parsed), Ok(()));
 
-        let other = if row.species == "setosa" { "virginica" } else { "setosa" };
+        let other = if row.species == "setosa" {
+            "virginica"
+        } else {
+            "setosa"
+        };
         let err = row.compare(other, &parsed).expect_err("species");
         assert!(err.contains("species"), "{err}");
 

@@ -107,7 +107,9 @@ const BAD_MODELS: [(&str, &str, Spoil); 7] = [
         edit_manifest(d, |m| m["metrics"]["accuracy"] = 1.0.into())
     }),
     ("edited golden set", "manifest.json", |d| {
-        edit_manifest(d, |m| m["golden"][0]["probabilities"]["setosa"] = 0.5.into())
+        edit_manifest(d, |m| {
+            m["golden"][0]["probabilities"]["setosa"] = 0.5.into()
+        })
     }),
     ("older schema", "manifest.json", |d| {
         // As iris-model 1 wrote it: a wall-clock time, no checksum, no golden set.
@@ -199,7 +201,11 @@ fn an_edited_older_missing_or_corrupt_model_is_refused_naming_the_file_before_an
                 "{what}, {command}: no AWS call was attempted: {err}"
             );
         }
-        assert_eq!(files(&model), before, "{what}: the model directory is left as is");
+        assert_eq!(
+            files(&model),
+            before,
+            "{what}: the model directory is left as is"
+        );
     }
 }
 
