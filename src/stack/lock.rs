@@ -52,6 +52,18 @@ impl LockRecord {
         }
     }
 
+    /// The same record stamped at `now`: acquired now, expiring as long after it as
+    /// before. Called before every put attempt, so a long wait for the lock never
+    /// publishes an expiry computed before the wait.
+    pub fn stamped_at(&self, now: i64) -> LockRecord {
+        let ttl = self.expires_ms.saturating_sub(self.acquired_ms);
+        LockRecord {
+            acquired_ms: now,
+            expires_ms: now.saturating_add(ttl),
+            ..self.clone()
+        }
+    }
+
     pub fn is_expired(&self, now_ms: i64) -> bool {
         now_ms >= self.expires_ms
     }
@@ -108,7 +120,8 @@ pub enum LockError {
 
 /// Take the lock of `env`, waiting up to `lock_timeout` for a holder to release it.
 /// Expired locks are taken over (saying so through `say`). Not acquired in time →
-/// [`Refusal::LockTimeout`] (exit 4).
+/// [`Refusal::LockTimeout`] (exit 4). `record`'s lifetime (expires − acquired) is kept and
+/// re-stamped at each put attempt; the held lock carries the record actually written.
 pub async fn acquire(
     bucket: &Bucket,
     env: &str,
@@ -117,13 +130,14 @@ pub async fn acquire(
     say: &(dyn Fn(&str) + Sync),
 ) -> anyhow::Result<HeldLock> {
     let key = lock_key(env);
-    let body = serde_json::to_vec_pretty(&record)?;
     let started = Instant::now();
     let mut delays = poll_delays();
     let mut told = false;
     let mut contended = false;
     loop {
-        match bucket.put_if_absent(&key, body.clone()).await {
+        let record = record.stamped_at(now_ms());
+        let body = serde_json::to_vec_pretty(&record)?;
+        match bucket.put_if_absent(&key, body).await {
             Ok(written) => {
                 return Ok(HeldLock {
                     bucket: bucket.clone(),
@@ -313,6 +327,62 @@ mod tests {
         let back: LockRecord =
             serde_json::from_slice(&serde_json::to_vec(&r).expect("json")).expect("parse");
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn restamping_keeps_the_lifetime_and_moves_both_instants() {
+        let r = LockRecord::for_this_process("alice", Duration::from_secs(60));
+        let later = r.stamped_at(r.acquired_ms + 3_600_000);
+        assert_eq!(later.acquired_ms, r.acquired_ms + 3_600_000);
+        assert_eq!(later.expires_ms - later.acquired_ms, 60_000);
+        assert_eq!((later.owner, later.pid), (r.owner, r.pid));
+    }
+
+    /// The lock is held for the first attempt and free at the second: the record written
+    /// at the second attempt expires its full lifetime after that attempt, not after the
+    /// time the caller made the record (a long `--lock-timeout` must not publish an
+    /// already expired lock).
+    #[tokio::test]
+    async fn the_expiry_is_stamped_at_the_put_that_wins_not_before_the_wait() {
+        use aws_sdk_s3::operation::get_object::GetObjectOutput;
+        use aws_sdk_s3::operation::put_object::{PutObjectError, PutObjectOutput};
+        use aws_sdk_s3::primitives::ByteStream;
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        let holder = LockRecord::for_this_process("bob", Duration::from_secs(3600));
+        let holder_body = serde_json::to_vec(&holder).expect("json");
+        let put = mock!(aws_sdk_s3::Client::put_object)
+            .sequence()
+            .error(|| {
+                PutObjectError::generic(
+                    aws_sdk_s3::error::ErrorMetadata::builder()
+                        .code("PreconditionFailed")
+                        .message("At least one of the pre-conditions you specified did not hold")
+                        .build(),
+                )
+            })
+            .output(|| PutObjectOutput::builder().e_tag("\"e2\"").version_id("v2").build())
+            .build();
+        let get = mock!(aws_sdk_s3::Client::get_object).then_output(move || {
+            GetObjectOutput::builder()
+                .e_tag("\"e1\"")
+                .version_id("v1")
+                .body(ByteStream::from(holder_body.clone()))
+                .build()
+        });
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&put, &get]);
+        let bucket = Bucket::new(s3, "b");
+        // A record made an hour "ago" with a 60 s lifetime: stamped as is it would be
+        // expired on arrival.
+        let stale = LockRecord::for_this_process("alice", Duration::from_secs(60))
+            .stamped_at(now_ms() - 3_600_000);
+        let before = now_ms();
+        let held = acquire(&bucket, "dev", stale, Duration::from_secs(30), &|_| {})
+            .await
+            .expect("acquired at the second attempt");
+        assert_eq!(put.num_calls(), 2);
+        assert!(held.record.acquired_ms >= before, "{:?}", held.record);
+        assert_eq!(held.record.expires_ms - held.record.acquired_ms, 60_000);
+        assert!(!held.record.is_expired(now_ms()));
     }
 
     #[test]
