@@ -4,7 +4,9 @@
 //!    env was not confirmed as protected (the command to lift it is in the message).
 //! 3. Take the env lock (it lives in the model bucket), so no deploy runs meanwhile.
 //! 4. Delete service, then auth, waiting for each: nothing uses the data any more.
-//! 5. Empty the model bucket, the log bucket and the repository, then delete storage.
+//! 5. Turn off the model bucket's access logging, empty both buckets (all but the lock
+//!    object) and the repository, start deleting storage, and only then release the lock;
+//!    a BucketNotEmpty from late access-log records is emptied and retried once.
 //!    Emptying comes last so a destroy that fails earlier leaves the data in place.
 //!    Retained resources (protected envs: `DeletionPolicy: Retain`) are neither emptied
 //!    nor deleted: CloudFormation keeps them by design, and destroy names them.
@@ -19,7 +21,7 @@ use serde::Serialize;
 
 use super::{bucket, repository};
 use crate::aws::cloudformation::Stack;
-use crate::aws::s3::Bucket;
+use crate::aws::s3::{Bucket, VersionRef};
 use crate::contract::storage::{KMS_KEY_ARN, LOG_BUCKET_NAME, MODEL_BUCKET_NAME, REPOSITORY_NAME};
 use crate::naming::StackKind;
 use crate::render::RenderedStack;
@@ -152,10 +154,13 @@ impl Destroyer {
                 if target.retain {
                     report.kept.extend(kept(&stack.outputs));
                 } else {
-                    // Emptying deletes the lock object with everything else; after that
-                    // there is no bucket left for a deploy to use.
-                    held.take();
-                    self.empty_storage(&stack.outputs, report).await?;
+                    self.delete_storage(stack, held, report).await?;
+                    report.stacks.push(StackDeleted {
+                        stack: stack.name.clone(),
+                        was: Some(stack.status.clone()),
+                        result: "deleted".into(),
+                    });
+                    continue;
                 }
             }
             self.delete_stack(stack).await.inspect_err(|err| {
@@ -224,9 +229,98 @@ impl Destroyer {
         }
     }
 
+    /// Empty and delete the storage stack while still holding the env lock: access
+    /// logging off first (emptying must not write new records into the log bucket), every
+    /// object but the lock removed, DeleteStack started, and only then the lock released,
+    /// so a deploy waiting for it finds the storage stack being deleted instead of writing
+    /// into a bucket that is about to go. S3 delivers access-log records late (best
+    /// effort), and the lock object is removed after the delete started, so a bucket can
+    /// still be refused with BucketNotEmpty (stack DELETE_FAILED): then both buckets are
+    /// emptied again and the delete retried once.
+    async fn delete_storage(
+        &self,
+        stack: &Stack,
+        held: &mut Option<HeldLock>,
+        report: &mut DestroyReport,
+    ) -> anyhow::Result<()> {
+        self.stop_access_logging(&stack.outputs).await;
+        let keep = held.as_ref().map(HeldLock::version);
+        self.empty_storage(&stack.outputs, keep.as_ref(), report)
+            .await?;
+        let release = async {
+            if let Some(lock) = held.take()
+                && let Err(err) = lock.release().await
+            {
+                self.stacks.ui.say(&format!(
+                    "warning: could not release the env lock after starting the delete of \
+                     {}: {err}",
+                    stack.name
+                ));
+            }
+        };
+        let first = self.delete_stack_then(stack, release).await;
+        let Err(err) = first else {
+            return Ok(());
+        };
+        if !is_bucket_not_empty(&err) {
+            return Err(self.record_failure(err, report));
+        }
+        self.stacks.ui.say(&format!(
+            "{}: a bucket was not empty when CloudFormation deleted it (late access-log \
+             records, or an object written meanwhile); emptying again and retrying once",
+            stack.name
+        ));
+        let again = self
+            .stacks
+            .describe(&stack.id)
+            .await?
+            .unwrap_or_else(|| stack.clone());
+        self.empty_storage(&stack.outputs, None, report).await?;
+        let first_cause = err
+            .chain()
+            .find_map(|e| e.downcast_ref::<StackFailed>())
+            .and_then(|f| f.root_cause.as_ref())
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        self.delete_stack(&again).await.map_err(|retry| {
+            self.record_failure(retry, report).context(format!(
+                "retried once after emptying the buckets again; the first attempt failed \
+                 with {first_cause}"
+            ))
+        })
+    }
+
+    /// Turn off server access logging on the model bucket (the bucket whose emptying
+    /// would be logged). A failure only warns: the BucketNotEmpty retry still covers it.
+    async fn stop_access_logging(&self, outputs: &BTreeMap<String, String>) {
+        let Some(name) = outputs.get(MODEL_BUCKET_NAME) else {
+            return;
+        };
+        let bucket = Bucket::new(self.s3.clone(), name);
+        match bucket.disable_access_logging().await {
+            Ok(()) => self
+                .stacks
+                .ui
+                .say(&format!("bucket {name}: access logging off before emptying")),
+            Err(err) if err.is_missing_bucket() => {}
+            Err(err) => self.stacks.ui.say(&format!(
+                "warning: could not turn off access logging on bucket {name} ({err}); \
+                 late log records may need the retry"
+            )),
+        }
+    }
+
+    fn record_failure(&self, err: anyhow::Error, report: &mut DestroyReport) -> anyhow::Error {
+        if let Some(failed) = err.downcast_ref::<StackFailed>() {
+            report.failure = Some(failed.clone());
+        }
+        err
+    }
+
     async fn empty_storage(
         &self,
         outputs: &BTreeMap<String, String>,
+        keep: Option<&VersionRef>,
         report: &mut DestroyReport,
     ) -> anyhow::Result<()> {
         for key in [MODEL_BUCKET_NAME, LOG_BUCKET_NAME] {
@@ -236,7 +330,9 @@ impl Destroyer {
             self.stacks.ui.say(&format!(
                 "emptying bucket {name} (every version and delete marker)"
             ));
-            let done = bucket::empty(&self.s3, name)
+            // The lock lives in the model bucket only.
+            let keep = keep.filter(|_| key == MODEL_BUCKET_NAME);
+            let done = bucket::empty_keeping(&self.s3, name, keep)
                 .await
                 .with_context(|| format!("emptying bucket {name} ({key})"))?;
             report.emptied.push(Emptied {
@@ -263,6 +359,15 @@ impl Destroyer {
 
     /// Delete one stack and wait until it is gone; first let any other operation settle.
     async fn delete_stack(&self, stack: &Stack) -> anyhow::Result<()> {
+        self.delete_stack_then(stack, async {}).await
+    }
+
+    /// [`Self::delete_stack`], running `started` once the deletion has started.
+    async fn delete_stack_then(
+        &self,
+        stack: &Stack,
+        started: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
         let name = &stack.name;
         if stack.status.ends_with("_IN_PROGRESS") && stack.status != "DELETE_IN_PROGRESS" {
             self.stacks.ui.say(&format!(
@@ -272,7 +377,7 @@ impl Destroyer {
             self.stacks.wait_to_settle(stack, self.lock_timeout).await?;
         }
         // A failed delete says what to do next; other errors already say what failed.
-        self.stacks.delete(stack).await.map_err(|err| {
+        self.stacks.delete_then(stack, started).await.map_err(|err| {
             if err.is::<StackFailed>() {
                 err.context(format!(
                     "deleting stack {name}; fix the cause and run the same destroy again"
@@ -298,6 +403,20 @@ fn kept(outputs: &BTreeMap<String, String>) -> Vec<String> {
         }
     }
     kept
+}
+
+/// The stack's delete failed because S3 refused a non-empty bucket. CloudFormation's
+/// resource event then reads "The bucket you tried to delete is not empty (Service: S3,
+/// Status Code: 409 ...)", S3's BucketNotEmpty (409) answer to DeleteBucket.
+fn is_bucket_not_empty(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<StackFailed>()
+            .and_then(|f| f.root_cause.as_ref())
+            .is_some_and(|c| {
+                c.resource_type == "AWS::S3::Bucket"
+                    && (c.reason.contains("BucketNotEmpty") || c.reason.contains("is not empty"))
+            })
+    })
 }
 
 fn is_missing_bucket(err: &anyhow::Error) -> bool {

@@ -198,6 +198,15 @@ impl HeldLock {
         &self.key
     }
 
+    /// The lock object this run wrote, as the version listing names it (destroy empties
+    /// the bucket around it while it still holds the lock).
+    pub fn version(&self) -> crate::aws::s3::VersionRef {
+        crate::aws::s3::VersionRef {
+            key: self.key.clone(),
+            version_id: self.written.version_id.clone(),
+        }
+    }
+
     /// Release the lock if it is still ours (a taken-over lock is left to its new holder).
     pub async fn release(self) -> Result<(), S3Error> {
         match delete_if_still(&self.bucket, &self.key, &self.written).await {

@@ -13,7 +13,8 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    BucketVersioningStatus, ChecksumAlgorithm, ChecksumMode, VersioningConfiguration,
+    BucketLoggingStatus, BucketVersioningStatus, ChecksumAlgorithm, ChecksumMode,
+    VersioningConfiguration,
 };
 
 use super::error::Failure;
@@ -417,6 +418,20 @@ impl Bucket {
             .send()
             .await
             .map_err(|e| S3Error::from_sdk("PutBucketVersioning", &self.name, "", e))?;
+        Ok(())
+    }
+
+    /// PutBucketLogging with an empty `BucketLoggingStatus`: server access logging off.
+    /// S3 documents this as the way to disable logging; records for requests made before
+    /// may still be delivered later (delivery is best effort and can lag).
+    pub async fn disable_access_logging(&self) -> Result<(), S3Error> {
+        self.client
+            .put_bucket_logging()
+            .bucket(&self.name)
+            .bucket_logging_status(BucketLoggingStatus::builder().build())
+            .send()
+            .await
+            .map_err(|e| S3Error::from_sdk("PutBucketLogging", &self.name, "", e))?;
         Ok(())
     }
 }
