@@ -288,6 +288,32 @@ impl Bucket {
         })
     }
 
+    /// PutObject with `If-Match: <etag>`: replaces the object only while it is still the
+    /// one with that entity tag. S3 answers 412 PreconditionFailed when it changed, 404
+    /// NoSuchKey when it is gone, 409 ConditionalRequestConflict on a concurrent write.
+    pub async fn put_if_match(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        etag: &str,
+    ) -> Result<Written, S3Error> {
+        let out = self
+            .client
+            .put_object()
+            .bucket(&self.name)
+            .key(key)
+            .if_match(etag)
+            .content_type("application/json")
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| S3Error::from_sdk("PutObject", &self.name, key, e))?;
+        Ok(Written {
+            etag: out.e_tag().unwrap_or_default().to_owned(),
+            version_id: real_version(out.version_id()),
+        })
+    }
+
     /// GetObject; `None` when there is no such object.
     pub async fn get(&self, key: &str) -> Result<Option<Fetched>, S3Error> {
         let out = match self
