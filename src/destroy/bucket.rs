@@ -86,8 +86,7 @@ pub async fn empty_keeping(
                 }
                 Err(err) => return Err(err.into()),
             };
-            let entries: Vec<VersionRef> =
-                page.entries.into_iter().filter(|e| !kept(e)).collect();
+            let entries: Vec<VersionRef> = page.entries.into_iter().filter(|e| !kept(e)).collect();
             seen += entries.len();
             for batch in entries.chunks(DELETE_BATCH) {
                 let refused = bucket.delete_versions(batch).await?;

@@ -298,10 +298,9 @@ impl Destroyer {
         };
         let bucket = Bucket::new(self.s3.clone(), name);
         match bucket.disable_access_logging().await {
-            Ok(()) => self
-                .stacks
-                .ui
-                .say(&format!("bucket {name}: access logging off before emptying")),
+            Ok(()) => self.stacks.ui.say(&format!(
+                "bucket {name}: access logging off before emptying"
+            )),
             Err(err) if err.is_missing_bucket() => {}
             Err(err) => self.stacks.ui.say(&format!(
                 "warning: could not turn off access logging on bucket {name} ({err}); \
@@ -377,15 +376,18 @@ impl Destroyer {
             self.stacks.wait_to_settle(stack, self.lock_timeout).await?;
         }
         // A failed delete says what to do next; other errors already say what failed.
-        self.stacks.delete_then(stack, started).await.map_err(|err| {
-            if err.is::<StackFailed>() {
-                err.context(format!(
-                    "deleting stack {name}; fix the cause and run the same destroy again"
-                ))
-            } else {
-                err
-            }
-        })
+        self.stacks
+            .delete_then(stack, started)
+            .await
+            .map_err(|err| {
+                if err.is::<StackFailed>() {
+                    err.context(format!(
+                        "deleting stack {name}; fix the cause and run the same destroy again"
+                    ))
+                } else {
+                    err
+                }
+            })
     }
 }
 

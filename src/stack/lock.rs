@@ -336,6 +336,10 @@ pub async fn holder(bucket: &Bucket, env: &str) -> Result<Option<LockRecord>, S3
         .and_then(|held| serde_json::from_slice(&held.body).ok()))
 }
 
+/// How often deploy renews its lock: well inside the shortest lock lifetime
+/// ([`hold_for`] adds five minutes to the stack operations it covers).
+pub const RENEW_EVERY: Duration = Duration::from_secs(60);
+
 /// How often [`renewing`] rewrites the lock: a third of its lifetime, so two renewals
 /// may fail in a row before it could expire, and at least every minute.
 pub fn renew_every(record: &LockRecord) -> Duration {
@@ -474,7 +478,12 @@ mod tests {
                         .build(),
                 )
             })
-            .output(|| PutObjectOutput::builder().e_tag("\"e2\"").version_id("v2").build())
+            .output(|| {
+                PutObjectOutput::builder()
+                    .e_tag("\"e2\"")
+                    .version_id("v2")
+                    .build()
+            })
             .build();
         let get = mock!(aws_sdk_s3::Client::get_object).then_output(move || {
             GetObjectOutput::builder()
@@ -518,17 +527,22 @@ mod tests {
     /// slot no longer holds a lock, so bob's is never released by us.
     #[tokio::test]
     async fn a_renewal_that_finds_another_holder_stops_the_work_safely() {
-        use std::sync::Arc;
-        use std::sync::atomic::{AtomicBool, Ordering};
         use aws_sdk_s3::operation::delete_object::DeleteObjectOutput;
         use aws_sdk_s3::operation::get_object::GetObjectOutput;
         use aws_sdk_s3::operation::put_object::{PutObjectError, PutObjectOutput};
         use aws_sdk_s3::primitives::ByteStream;
         use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
         let renew = mock!(aws_sdk_s3::Client::put_object)
             .match_requests(|r| r.if_match().is_some() && r.if_none_match().is_none())
             .sequence()
-            .output(|| PutObjectOutput::builder().e_tag("\"e2\"").version_id("v2").build())
+            .output(|| {
+                PutObjectOutput::builder()
+                    .e_tag("\"e2\"")
+                    .version_id("v2")
+                    .build()
+            })
             .error(|| {
                 PutObjectError::generic(
                     aws_sdk_s3::error::ErrorMetadata::builder()
@@ -566,11 +580,18 @@ mod tests {
             .expect_err("stopped by the lost lock");
         assert!(!finished.load(Ordering::SeqCst), "the work was stopped");
         assert_eq!(renew.num_calls(), 2);
-        assert_eq!(old_version.num_calls(), 1, "the replaced version was deleted");
+        assert_eq!(
+            old_version.num_calls(),
+            1,
+            "the replaced version was deleted"
+        );
         let text = err.to_string();
         assert!(text.contains("no longer ours"), "{text}");
         assert!(text.contains("bob@"), "{text}");
-        assert!(!holds(&slot), "the other holder's lock is not ours to release");
+        assert!(
+            !holds(&slot),
+            "the other holder's lock is not ours to release"
+        );
     }
 
     #[test]

@@ -324,13 +324,20 @@ async fn delete_failed_bucket_not_empty_is_reported_and_a_rerun_completes() {
         err.chain()
             .any(|e| e.downcast_ref::<StackFailed>().is_some())
     );
-    assert_eq!(delete.num_calls(), 2, "deleted, emptied again, retried once");
+    assert_eq!(
+        delete.num_calls(),
+        2,
+        "deleted, emptied again, retried once"
+    );
     assert_eq!(
         del.num_calls(),
         1,
         "the only object was deleted by the first emptying"
     );
-    assert!(list.num_calls() >= 3, "the bucket was listed again before the retry");
+    assert!(
+        list.num_calls() >= 3,
+        "the bucket was listed again before the retry"
+    );
 
     // Run 2 (the rerun): the stack is found DELETE_FAILED, the bucket emptied again, and
     // the delete completes.
@@ -735,7 +742,10 @@ async fn a_late_access_log_is_emptied_again_and_the_delete_retried_once() {
         "the lock was released once, after the first DeleteStack was accepted"
     );
     let keys = deleted_keys.lock().expect("keys").clone();
-    assert!(keys.contains(&"access/2026-12-01-23-00-00-LATE".to_owned()), "{keys:?}");
+    assert!(
+        keys.contains(&"access/2026-12-01-23-00-00-LATE".to_owned()),
+        "{keys:?}"
+    );
     assert!(keys.contains(&"models/x/model.bin".to_owned()), "{keys:?}");
     assert!(
         !keys.contains(&"locks/dev.json".to_owned()),
