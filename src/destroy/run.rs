@@ -2,11 +2,16 @@
 //! 1. Describe the env's three stacks; none left → success ("nothing to destroy").
 //! 2. Refuse before changing anything when a stack has termination protection and the
 //!    env was not confirmed as protected (the command to lift it is in the message).
-//! 3. Take the env lock (it lives in the model bucket), so no deploy runs meanwhile.
+//! 3. Take the env lock (it lives in the model bucket), so no deploy runs meanwhile, and
+//!    renew it while the stack deletions are waited for.
 //! 4. Delete service, then auth, waiting for each: nothing uses the data any more.
 //! 5. Turn off the model bucket's access logging, empty both buckets (all but the lock
-//!    object) and the repository, start deleting storage, and only then release the lock;
-//!    a BucketNotEmpty from late access-log records is emptied and retried once.
+//!    object) and the repository; then the final emptying pass: the lock is released and
+//!    every version and delete marker left (its own, a late access-log record) removed,
+//!    immediately before DeleteStack, so CloudFormation always meets empty buckets. A
+//!    deploy that won the lock in between finds the storage stack being deleted and
+//!    stops (deploy::run). A BucketNotEmpty all the same (access-log records S3 delivers
+//!    late) is emptied and retried once.
 //!    Emptying comes last so a destroy that fails earlier leaves the data in place.
 //!    Retained resources (protected envs: `DeletionPolicy: Retain`) are neither emptied
 //!    nor deleted: CloudFormation keeps them by design, and destroy names them.
@@ -25,7 +30,7 @@ use crate::aws::s3::{Bucket, VersionRef};
 use crate::contract::storage::{KMS_KEY_ARN, LOG_BUCKET_NAME, MODEL_BUCKET_NAME, REPOSITORY_NAME};
 use crate::naming::StackKind;
 use crate::render::RenderedStack;
-use crate::stack::lock::{self, HeldLock};
+use crate::stack::lock::{self, HeldLock, LockSlot};
 use crate::stack::{StackFailed, Stacks};
 
 /// What destroy needs to know about the env.
@@ -72,6 +77,29 @@ pub struct DestroyReport {
     pub error: Option<String>,
 }
 
+impl DestroyReport {
+    /// Count what one emptying pass deleted; passes over the same bucket or repository add
+    /// up in one row.
+    fn add_emptied(&mut self, kind: &'static str, name: &str, deleted: usize, missing: bool) {
+        match self
+            .emptied
+            .iter_mut()
+            .find(|e| e.kind == kind && e.name == name)
+        {
+            Some(row) => {
+                row.deleted += deleted;
+                row.missing &= missing;
+            }
+            None => self.emptied.push(Emptied {
+                kind,
+                name: name.to_owned(),
+                deleted,
+                missing,
+            }),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct StackDeleted {
     pub stack: String,
@@ -116,14 +144,22 @@ impl Destroyer {
             .find(|(r, _)| r.kind == StackKind::Storage)
             .and_then(|(_, s)| s.as_ref())
             .and_then(lock::bucket_of);
-        let mut held = match lock_bucket {
-            Some(name) => self.take_lock(name, &target.env).await?,
-            None => None,
-        };
-        let outcome = self.delete_all(target, &current, &mut held, report).await;
-        if let Some(held) = held
-            && let Err(err) = held.release().await
+        let slot = LockSlot::default();
+        if let Some(name) = lock_bucket
+            && let Some(held) = self.take_lock(name, &target.env).await?
         {
+            lock::keep(&slot, held)?;
+        }
+        // The lock is renewed while the deletions are waited for; a renewal that finds
+        // another holder stops the destroy before it starts another stack operation.
+        let outcome = lock::renewing(
+            &slot,
+            &target.env,
+            lock::RENEW_EVERY,
+            self.delete_all(target, &current, &slot, report),
+        )
+        .await;
+        if let Err(err) = lock::release(&slot).await {
             self.stacks.ui.say(&format!(
                 "warning: could not release the lock of env `{}`: {err}",
                 target.env
@@ -138,7 +174,7 @@ impl Destroyer {
         &self,
         target: &Target,
         current: &[(&RenderedStack, Option<Stack>)],
-        held: &mut Option<HeldLock>,
+        slot: &LockSlot,
         report: &mut DestroyReport,
     ) -> anyhow::Result<()> {
         for (rendered, stack) in current.iter().rev() {
@@ -154,7 +190,7 @@ impl Destroyer {
                 if target.retain {
                     report.kept.extend(kept(&stack.outputs));
                 } else {
-                    self.delete_storage(stack, held, report).await?;
+                    self.delete_storage(stack, slot, report).await?;
                     report.stacks.push(StackDeleted {
                         stack: stack.name.clone(),
                         was: Some(stack.status.clone()),
@@ -229,36 +265,44 @@ impl Destroyer {
         }
     }
 
-    /// Empty and delete the storage stack while still holding the env lock: access
-    /// logging off first (emptying must not write new records into the log bucket), every
-    /// object but the lock removed, DeleteStack started, and only then the lock released,
-    /// so a deploy waiting for it finds the storage stack being deleted instead of writing
-    /// into a bucket that is about to go. S3 delivers access-log records late (best
-    /// effort), and the lock object is removed after the delete started, so a bucket can
-    /// still be refused with BucketNotEmpty (stack DELETE_FAILED): then both buckets are
-    /// emptied again and the delete retried once.
+    /// Empty and delete the storage stack. Access logging off first (emptying must not
+    /// write new records into the log bucket), every object but the lock removed while the
+    /// lock is held, then the final emptying pass: the lock released and whatever is left
+    /// removed (the lock's own versions and delete markers, anything written meanwhile),
+    /// and DeleteStack right after it. The lock must be gone before CloudFormation deletes
+    /// the bucket: AWS refuses a bucket that holds any version or delete marker
+    /// (BucketNotEmpty), and LocalStack then leaves it behind and reports the stack
+    /// deleted. S3 delivers access-log records late (best effort), so a bucket can still
+    /// be refused with BucketNotEmpty (stack DELETE_FAILED): then both buckets are emptied
+    /// again and the delete retried once.
     async fn delete_storage(
         &self,
         stack: &Stack,
-        held: &mut Option<HeldLock>,
+        slot: &LockSlot,
         report: &mut DestroyReport,
     ) -> anyhow::Result<()> {
         self.stop_access_logging(&stack.outputs).await;
-        let keep = held.as_ref().map(HeldLock::version);
+        // Every version of the lock's key is kept: a renewal during the emptying writes a
+        // new one.
+        let keep = slot
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(HeldLock::key).map(str::to_owned))
+            .map(|key| VersionRef {
+                key,
+                version_id: None,
+            });
         self.empty_storage(&stack.outputs, keep.as_ref(), report)
             .await?;
-        let release = async {
-            if let Some(lock) = held.take()
-                && let Err(err) = lock.release().await
-            {
-                self.stacks.ui.say(&format!(
-                    "warning: could not release the env lock after starting the delete of \
-                     {}: {err}",
-                    stack.name
-                ));
-            }
-        };
-        let first = self.delete_stack_then(stack, release).await;
+        if let Err(err) = lock::release(slot).await {
+            self.stacks.ui.say(&format!(
+                "warning: could not release the env lock before deleting {} ({err}); the \
+                 final emptying pass removes it",
+                stack.name
+            ));
+        }
+        self.empty_buckets(&stack.outputs, None, report).await?;
+        let first = self.delete_stack(stack).await;
         let Err(err) = first else {
             return Ok(());
         };
@@ -275,7 +319,7 @@ impl Destroyer {
             .describe(&stack.id)
             .await?
             .unwrap_or_else(|| stack.clone());
-        self.empty_storage(&stack.outputs, None, report).await?;
+        self.empty_buckets(&stack.outputs, None, report).await?;
         let first_cause = err
             .chain()
             .find_map(|e| e.downcast_ref::<StackFailed>())
@@ -316,7 +360,26 @@ impl Destroyer {
         err
     }
 
+    /// Empty both buckets (keeping `keep` in the model bucket) and the repository.
     async fn empty_storage(
+        &self,
+        outputs: &BTreeMap<String, String>,
+        keep: Option<&VersionRef>,
+        report: &mut DestroyReport,
+    ) -> anyhow::Result<()> {
+        self.empty_buckets(outputs, keep, report).await?;
+        if let Some(name) = outputs.get(REPOSITORY_NAME) {
+            self.stacks.ui.say(&format!("emptying repository {name}"));
+            let done = repository::empty(&self.ecr, name)
+                .await
+                .with_context(|| format!("emptying repository {name}"))?;
+            report.add_emptied("repository", name, done.deleted, done.missing);
+        }
+        Ok(())
+    }
+
+    /// Empty the model and log buckets, every version and delete marker but `keep`.
+    async fn empty_buckets(
         &self,
         outputs: &BTreeMap<String, String>,
         keep: Option<&VersionRef>,
@@ -334,39 +397,13 @@ impl Destroyer {
             let done = bucket::empty_keeping(&self.s3, name, keep)
                 .await
                 .with_context(|| format!("emptying bucket {name} ({key})"))?;
-            report.emptied.push(Emptied {
-                kind: "bucket",
-                name: name.clone(),
-                deleted: done.deleted,
-                missing: done.missing,
-            });
-        }
-        if let Some(name) = outputs.get(REPOSITORY_NAME) {
-            self.stacks.ui.say(&format!("emptying repository {name}"));
-            let done = repository::empty(&self.ecr, name)
-                .await
-                .with_context(|| format!("emptying repository {name}"))?;
-            report.emptied.push(Emptied {
-                kind: "repository",
-                name: name.clone(),
-                deleted: done.deleted,
-                missing: done.missing,
-            });
+            report.add_emptied("bucket", name, done.deleted, done.missing);
         }
         Ok(())
     }
 
     /// Delete one stack and wait until it is gone; first let any other operation settle.
     async fn delete_stack(&self, stack: &Stack) -> anyhow::Result<()> {
-        self.delete_stack_then(stack, async {}).await
-    }
-
-    /// [`Self::delete_stack`], running `started` once the deletion has started.
-    async fn delete_stack_then(
-        &self,
-        stack: &Stack,
-        started: impl std::future::Future<Output = ()>,
-    ) -> anyhow::Result<()> {
         let name = &stack.name;
         if stack.status.ends_with("_IN_PROGRESS") && stack.status != "DELETE_IN_PROGRESS" {
             self.stacks.ui.say(&format!(
@@ -376,18 +413,15 @@ impl Destroyer {
             self.stacks.wait_to_settle(stack, self.lock_timeout).await?;
         }
         // A failed delete says what to do next; other errors already say what failed.
-        self.stacks
-            .delete_then(stack, started)
-            .await
-            .map_err(|err| {
-                if err.is::<StackFailed>() {
-                    err.context(format!(
-                        "deleting stack {name}; fix the cause and run the same destroy again"
-                    ))
-                } else {
-                    err
-                }
-            })
+        self.stacks.delete(stack).await.map_err(|err| {
+            if err.is::<StackFailed>() {
+                err.context(format!(
+                    "deleting stack {name}; fix the cause and run the same destroy again"
+                ))
+            } else {
+                err
+            }
+        })
     }
 }
 

@@ -114,22 +114,10 @@ impl Stacks {
     /// Delete `stack` (by id, so its events stay readable) and wait until it is gone. A
     /// delete already running is waited for, not started again.
     pub async fn delete(&self, stack: &Stack) -> anyhow::Result<()> {
-        self.delete_then(stack, async {}).await
-    }
-
-    /// [`Stacks::delete`], running `started` once the deletion has started (DeleteStack
-    /// accepted, or already running) and before waiting for it: destroy releases the env
-    /// lock there, so no deploy can take it while the stack could still be kept.
-    pub async fn delete_then(
-        &self,
-        stack: &Stack,
-        started: impl std::future::Future<Output = ()>,
-    ) -> anyhow::Result<()> {
         let boundary = self.cfn.newest_event_id(&stack.id).await?;
         if stack.status != "DELETE_IN_PROGRESS" {
             self.cfn.delete_stack(&stack.id).await?;
         }
-        started.await;
         self.watch(
             &stack.id,
             &stack.name,

@@ -549,8 +549,9 @@ async fn another_operation_settles_before_the_stack_is_deleted() {
 /// after it was emptied, CloudFormation's DeleteBucket gets S3's 409 BucketNotEmpty and
 /// the storage stack ends DELETE_FAILED. Destroy turned the model bucket's access
 /// logging off before emptying, kept its own lock object through the emptying, released
-/// it only once DeleteStack had been accepted, and on BucketNotEmpty empties again and
-/// retries once: one destroy run completes.
+/// it in the final emptying pass before DeleteStack (so CloudFormation never meets the
+/// lock), and on BucketNotEmpty empties again and retries once: one destroy run
+/// completes.
 #[tokio::test]
 async fn a_late_access_log_is_emptied_again_and_the_delete_retried_once() {
     use std::sync::Arc;
@@ -687,6 +688,9 @@ async fn a_late_access_log_is_emptied_again_and_the_delete_retried_once() {
     let list_logs = mock!(aws_sdk_s3::Client::list_object_versions)
         .match_requests(|r| r.bucket() == Some("iris-dev-logs"))
         .sequence()
+        // The emptying under the lock, then the final pass: empty both times. The
+        // record arrives while CloudFormation deletes the stack.
+        .output(|| ListObjectVersionsOutput::builder().build())
         .output(|| ListObjectVersionsOutput::builder().build())
         .output(|| {
             ListObjectVersionsOutput::builder()
@@ -719,7 +723,7 @@ async fn a_late_access_log_is_emptied_again_and_the_delete_retried_once() {
             move |r| {
                 r.key() == Some("locks/dev.json")
                     && r.if_match() == Some("\"lock\"")
-                    && delete_calls.load(Ordering::SeqCst) == 1
+                    && delete_calls.load(Ordering::SeqCst) == 0
             }
         })
         .then_output(|| DeleteObjectOutput::builder().build());
@@ -739,7 +743,7 @@ async fn a_late_access_log_is_emptied_again_and_the_delete_retried_once() {
     assert_eq!(
         release.num_calls(),
         1,
-        "the lock was released once, after the first DeleteStack was accepted"
+        "the lock was released once, before the first DeleteStack"
     );
     let keys = deleted_keys.lock().expect("keys").clone();
     assert!(
