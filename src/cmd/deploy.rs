@@ -73,7 +73,13 @@ async fn deploy(args: Args) -> anyhow::Result<Status> {
     let mut report = DeployReport::default();
     let started = std::time::Instant::now();
     let outcome = tokio::select! {
-        outcome = deployer.deploy(&target, artifacts.as_ref(), &slot, &mut report) => outcome,
+        // The lock is renewed while the deploy waits on stacks; losing it stops the deploy.
+        outcome = lock::renewing(
+            &slot,
+            &env_name,
+            lock::RENEW_EVERY,
+            deployer.deploy(&target, artifacts.as_ref(), &slot, &mut report),
+        ) => outcome,
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!(
             "interrupted: a stack operation already started carries on in CloudFormation; \
              run deploy again to wait for it"

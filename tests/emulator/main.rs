@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod artifact_identity;
 mod cli_output;
 mod deploy;
 mod destroy;
