@@ -11,4 +11,5 @@ mod cli_output;
 mod deploy;
 mod destroy;
 mod function_runs;
+mod preflight;
 mod sdk_wiring;
