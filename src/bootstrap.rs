@@ -122,9 +122,6 @@ async fn finish(
         region: region.to_string(),
         result,
         cloudwatch_role_arn: stack.outputs.get(account::ROLE_OUTPUT).cloned(),
-        deployer_policy_arn: stack
-            .outputs
-            .get(account::DEPLOYER_POLICY_OUTPUT)
-            .cloned(),
+        deployer_policy_arn: stack.outputs.get(account::DEPLOYER_POLICY_OUTPUT).cloned(),
     })
 }

@@ -12,9 +12,7 @@ pub async fn domain_pool(client: &Client, domain: &str) -> Result<Option<String>
         .domain(domain)
         .send()
         .await
-        .map_err(|e| {
-            CallFailed::from_sdk("Cognito", "DescribeUserPoolDomain", domain, &e)
-        })?;
+        .map_err(|e| CallFailed::from_sdk("Cognito", "DescribeUserPoolDomain", domain, &e))?;
     Ok(out
         .domain_description()
         .and_then(|d| d.user_pool_id())

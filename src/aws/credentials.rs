@@ -87,7 +87,11 @@ mod tests {
 
     #[test]
     fn the_advice_names_every_source_and_every_way_to_configure_one() {
-        let text = advice(Some("ml-dev"), "no providers in chain provided credentials", false);
+        let text = advice(
+            Some("ml-dev"),
+            "no providers in chain provided credentials",
+            false,
+        );
         for needle in [
             "no AWS credentials could be loaded",
             "AWS_ACCESS_KEY_ID",
@@ -106,7 +110,10 @@ mod tests {
     #[test]
     fn an_expired_session_says_log_in_again() {
         let text = advice(None, "the SSO token has expired", true);
-        assert!(text.starts_with("the AWS credentials have expired"), "{text}");
+        assert!(
+            text.starts_with("the AWS credentials have expired"),
+            "{text}"
+        );
         assert!(text.contains("aws sso login --profile default"), "{text}");
     }
 }

@@ -37,9 +37,10 @@ pub async fn reserved(client: &Client, function: &str) -> Result<Option<i32>, Ca
         .await
     {
         Ok(out) => Ok(out.reserved_concurrent_executions()),
-        Err(err) if err
-            .as_service_error()
-            .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
         {
             Ok(None)
         }

@@ -16,7 +16,11 @@ fn socket_addr(url: &str) -> Option<SocketAddr> {
     let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
     let authority = rest.split(['/', '?', '#']).next()?;
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
-    let default_port = if scheme.eq_ignore_ascii_case("https") { 443 } else { 80 };
+    let default_port = if scheme.eq_ignore_ascii_case("https") {
+        443
+    } else {
+        80
+    };
     let with_port = if host_port.ends_with(']') || !host_port.contains(':') {
         format!("{host_port}:{default_port}")
     } else {

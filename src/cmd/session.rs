@@ -139,11 +139,15 @@ impl Session {
 
     /// STS GetCallerIdentity, with the endpoint it went to in the error.
     pub async fn caller(&self) -> anyhow::Result<aws::sts::Caller> {
-        aws::sts::caller(&aws::sts(&self.sdk)).await.with_context(|| {
-            let endpoint = aws::endpoint::resolved(&self.sdk, aws::endpoint::Service::Sts)
-                .unwrap_or_else(|| format!("https://sts.{}.amazonaws.com", self.config.region.value));
-            format!("asking STS at {endpoint} who the caller is")
-        })
+        aws::sts::caller(&aws::sts(&self.sdk))
+            .await
+            .with_context(|| {
+                let endpoint = aws::endpoint::resolved(&self.sdk, aws::endpoint::Service::Sts)
+                    .unwrap_or_else(|| {
+                        format!("https://sts.{}.amazonaws.com", self.config.region.value)
+                    });
+                format!("asking STS at {endpoint} who the caller is")
+            })
     }
 
     /// Tags for new stacks: the env's, plus irisctl version, git commit (when the build

@@ -65,13 +65,21 @@ mod tests {
 
     #[test]
     fn an_emulator_env_needs_no_pin() {
-        let c = env("local", EnvKind::Named, "emulator: true\nauth:\n  mode: none\n");
+        let c = env(
+            "local",
+            EnvKind::Named,
+            "emulator: true\nauth:\n  mode: none\n",
+        );
         assert_eq!(c.account_pin(), Ok(None));
     }
 
     #[test]
     fn a_missing_empty_or_placeholder_pin_is_refused_saying_how_to_set_it() {
-        for text in ["region: us-east-1\n", "account_id: \"\"\n", "account_id: \"111122223333\"\n"] {
+        for text in [
+            "region: us-east-1\n",
+            "account_id: \"\"\n",
+            "account_id: \"111122223333\"\n",
+        ] {
             let err = env("qa", EnvKind::Named, text)
                 .account_pin()
                 .expect_err("refused");
@@ -90,6 +98,9 @@ mod tests {
             "ttl_hours: 72\n",
         );
         let err = c.account_pin().expect_err("refused");
-        assert!(err.contains("take their settings, account_id included"), "{err}");
+        assert!(
+            err.contains("take their settings, account_id included"),
+            "{err}"
+        );
     }
 }

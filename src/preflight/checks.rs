@@ -107,10 +107,9 @@ fn logging_role(config: &Config, facts: &Facts) -> Check {
         );
     };
     match &facts.account_stack_role {
-        Ok(Some(managed)) if managed == role => Check::pass(
-            "logging-role",
-            format!("{role}, managed by stack {stack}"),
-        ),
+        Ok(Some(managed)) if managed == role => {
+            Check::pass("logging-role", format!("{role}, managed by stack {stack}"))
+        }
         Ok(Some(managed)) => Check::warn(
             "logging-role",
             format!("{role} is set, but stack {stack} manages {managed}"),
@@ -252,7 +251,9 @@ fn delete_hint(kind: &str, name: &str) -> String {
             format!("delete it: `aws ecr delete-repository --repository-name {name} --force`")
         }
         "KMS alias" => format!("delete it: `aws kms delete-alias --alias-name {name}`"),
-        _ => format!("delete it: `aws cognito-idp delete-user-pool-domain --domain {name} --user-pool-id POOL`"),
+        _ => format!(
+            "delete it: `aws cognito-idp delete-user-pool-domain --domain {name} --user-pool-id POOL`"
+        ),
     }
 }
 
@@ -313,8 +314,13 @@ mod tests {
     const ACCOUNT: &str = "210987654321";
 
     fn config(text: &str) -> Config {
-        Config::from_text("qa", EnvKind::Named, Path::new("environments/qa.yaml"), text)
-            .expect("valid")
+        Config::from_text(
+            "qa",
+            EnvKind::Named,
+            Path::new("environments/qa.yaml"),
+            text,
+        )
+        .expect("valid")
     }
 
     fn facts() -> Facts {
@@ -402,7 +408,9 @@ mod tests {
         });
         f.function_reserved = Ok(Some(400));
         let r = report(
-            &pinned("lambda:\n  reserved_concurrency: 400\napi:\n  throttle_burst: 400\n  throttle_rate: 200\n"),
+            &pinned(
+                "lambda:\n  reserved_concurrency: 400\napi:\n  throttle_burst: 400\n  throttle_rate: 200\n",
+            ),
             &f,
         );
         assert_eq!(verdict(&r, "concurrency"), Verdict::Pass, "{}", r.to_text());
@@ -433,7 +441,11 @@ mod tests {
     fn a_stage_above_the_account_throttle_warns() {
         let mut f = facts();
         f.api = Ok(ApiAccount {
-            cloudwatch_role_arn: f.api.as_ref().ok().and_then(|a| a.cloudwatch_role_arn.clone()),
+            cloudwatch_role_arn: f
+                .api
+                .as_ref()
+                .ok()
+                .and_then(|a| a.cloudwatch_role_arn.clone()),
             rate_limit: Some(5.0),
             burst_limit: Some(10),
         });

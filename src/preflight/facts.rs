@@ -89,7 +89,9 @@ fn text(err: impl std::fmt::Display) -> String {
 /// Read every fact preflight needs about `config`'s account and region.
 pub async fn gather(clients: &Clients, config: &Config) -> Facts {
     let region = &config.region.value;
-    let caller = sts::caller(&clients.sts).await.map_err(|e| format!("{e:#}"));
+    let caller = sts::caller(&clients.sts)
+        .await
+        .map_err(|e| format!("{e:#}"));
     let api = apigateway::account(&clients.apigateway).await.map_err(text);
     let account_stack_role = clients
         .cfn
@@ -128,6 +130,22 @@ pub fn kms_alias(config: &Config) -> String {
     format!("alias/{}-data", config.names.base)
 }
 
+/// Where a name stands, from whether it exists and the physical ids of the stack that
+/// would create it.
+fn placed(
+    exists: Result<bool, String>,
+    name: &str,
+    ids: &Result<Vec<String>, String>,
+) -> Result<Found, String> {
+    match (exists, ids) {
+        (Err(e), _) => Err(e),
+        (Ok(false), _) => Ok(Found::Absent),
+        (Ok(true), Err(e)) => Err(e.clone()),
+        (Ok(true), Ok(ids)) if ids.iter().any(|id| id == name) => Ok(Found::InStack),
+        (Ok(true), Ok(_)) => Ok(Found::Outside),
+    }
+}
+
 async fn names(clients: &Clients, config: &Config, account: &str) -> Vec<NameFact> {
     let region = &config.region.value;
     let n = &config.names;
@@ -138,14 +156,6 @@ async fn names(clients: &Clients, config: &Config, account: &str) -> Vec<NameFac
     let storage_ids = owned(&n.storage_stack).await;
     let auth_ids = owned(&n.auth_stack).await;
     let service_ids = owned(&n.service_stack).await;
-    let placed = |exists: Result<bool, String>, name: &str, ids: &Result<Vec<String>, String>| {
-        match (exists, ids) {
-            (Err(e), _) | (Ok(true), Err(e)) => Err(e.clone()),
-            (Ok(false), _) => Ok(Found::Absent),
-            (Ok(true), Ok(ids)) if ids.iter().any(|id| id == name) => Ok(Found::InStack),
-            (Ok(true), Ok(_)) => Ok(Found::Outside),
-        }
-    };
     let mut facts = Vec::new();
 
     let mut buckets = vec![expand(&n.model_bucket_sub, account, region)];

@@ -37,7 +37,12 @@ impl Drop for Destroy<'_> {
 async fn bootstrap_then_deploy_then_preflight_passes() {
     let _aws = support::emulators().await;
     let out = irisctl(&["bootstrap", "--region", "us-east-1"]);
-    assert_eq!(out.status.code(), Some(0), "{}", support::describe_output(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        support::describe_output(&out)
+    );
 
     let env = support::unique_env("pf");
     let envs = support::envs_dir_with_emulator_env(&env);
@@ -52,7 +57,12 @@ async fn bootstrap_then_deploy_then_preflight_passes() {
     };
     // Before the first deploy: every name is free.
     let out = preflight();
-    assert_eq!(out.status.code(), Some(0), "{}", support::describe_output(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        support::describe_output(&out)
+    );
     let report = json(&out);
     assert_ne!(report["result"], "fail", "{report:#}");
 
@@ -66,15 +76,31 @@ async fn bootstrap_then_deploy_then_preflight_passes() {
     );
     args.extend_from_slice(&["--model", &model_s, "--package", &package_s]);
     let out = irisctl(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", support::describe_output(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        support::describe_output(&out)
+    );
 
     let out = preflight();
-    assert_eq!(out.status.code(), Some(0), "{}", support::describe_output(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        support::describe_output(&out)
+    );
     let report = json(&out);
     assert_ne!(report["result"], "fail", "{report:#}");
     let checks = report["checks"].as_array().expect("checks");
     let names: Vec<&str> = checks.iter().filter_map(|c| c["check"].as_str()).collect();
-    for check in ["account", "logging-role", "concurrency", "names", "throttle"] {
+    for check in [
+        "account",
+        "logging-role",
+        "concurrency",
+        "names",
+        "throttle",
+    ] {
         assert!(names.contains(&check), "{check} missing: {report:#}");
     }
     let held: Vec<&str> = checks
@@ -83,7 +109,8 @@ async fn bootstrap_then_deploy_then_preflight_passes() {
         .filter_map(|c| c["detail"].as_str())
         .collect();
     assert!(
-        held.iter().any(|d| d.starts_with("S3 bucket") && d.contains("held by")),
+        held.iter()
+            .any(|d| d.starts_with("S3 bucket") && d.contains("held by")),
         "the env's own bucket is held by its stack: {held:?}"
     );
 }

@@ -72,7 +72,10 @@ fn a_missing_or_empty_pin_is_refused_saying_how_to_set_it() {
     ] {
         let envs = envs_with("qa", text);
         let dir = envs.path().to_string_lossy().into_owned();
-        let out = run_at(&["deploy", "--env", "qa", "--envs-dir", &dir], DEAD_ENDPOINT);
+        let out = run_at(
+            &["deploy", "--env", "qa", "--envs-dir", &dir],
+            DEAD_ENDPOINT,
+        );
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(3), "{text}: {err}");
         assert!(err.contains(says), "{text}: {err}");
@@ -88,7 +91,10 @@ fn an_env_on_aws_refuses_endpoints_on_this_machine() {
         let out = run_at(&["deploy", "--env", "qa", "--envs-dir", &dir], endpoint);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(3), "{endpoint}: {err}");
-        assert!(err.contains("runs on AWS, but AWS calls would go to this machine"), "{err}");
+        assert!(
+            err.contains("runs on AWS, but AWS calls would go to this machine"),
+            "{err}"
+        );
         assert!(err.contains(endpoint), "{err}");
         assert!(err.contains("unset AWS_ENDPOINT_URL"), "{err}");
     }
@@ -132,9 +138,17 @@ fn no_credentials_names_the_sources_tried_and_how_to_configure_one() {
     ] {
         assert!(err.contains(needle), "{needle}: {err}");
     }
-    assert!(!err.contains("DispatchFailure"), "no SDK dump without --debug: {err}");
-    let debug = stderr(&without_credentials(&["deploy", "--env", "local", "--debug"]));
-    assert!(debug.contains("SDK error"), "--debug shows the SDK's error: {debug}");
+    assert!(
+        !err.contains("DispatchFailure"),
+        "no SDK dump without --debug: {err}"
+    );
+    let debug = stderr(&without_credentials(&[
+        "deploy", "--env", "local", "--debug",
+    ]));
+    assert!(
+        debug.contains("SDK error"),
+        "--debug shows the SDK's error: {debug}"
+    );
 }
 
 #[test]
@@ -142,7 +156,10 @@ fn stopped_emulators_are_named_with_how_to_start_them() {
     let out = run_at(&["deploy", "--env", "local"], DEAD_ENDPOINT);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("nothing answers at http://127.0.0.1:9"), "{err}");
+    assert!(
+        err.contains("nothing answers at http://127.0.0.1:9"),
+        "{err}"
+    );
     assert!(err.contains("scripts/emulator start"), "{err}");
     assert!(err.contains("eval \"$(scripts/emulator env)\""), "{err}");
     assert!(!err.contains("dispatch failure"), "{err}");

@@ -34,8 +34,13 @@ const ROLE: &str = "arn:aws:iam::210987654321:role/irisctl-account-us-east-1-Api
 
 fn config(extra: &str) -> Config {
     let text = format!("region: us-east-1\naccount_id: \"{ACCOUNT}\"\n{extra}");
-    Config::from_text("qa", EnvKind::Named, Path::new("environments/qa.yaml"), &text)
-        .expect("valid env")
+    Config::from_text(
+        "qa",
+        EnvKind::Named,
+        Path::new("environments/qa.yaml"),
+        &text,
+    )
+    .expect("valid env")
 }
 
 /// The answers of an account ready for the env; each test replaces the ones it is about.
@@ -151,7 +156,9 @@ async fn run(config: &Config, answers: Answers) -> Report {
     let alias = mock!(aws_sdk_kms::Client::describe_key).then_error(|| {
         DescribeKeyError::NotFoundException(
             aws_sdk_kms::types::error::NotFoundException::builder()
-                .message("Alias arn:aws:kms:us-east-1:210987654321:alias/iris-qa-data is not found.")
+                .message(
+                    "Alias arn:aws:kms:us-east-1:210987654321:alias/iris-qa-data is not found.",
+                )
                 .build(),
         )
     });
@@ -207,8 +214,14 @@ async fn a_ready_account_passes() {
     let report = run(&config(""), Answers::default()).await;
     assert_eq!(report.result, Verdict::Pass, "{}", report.to_text());
     let text = report.to_text();
-    assert!(text.contains("S3 bucket iris-qa-models-210987654321-us-east-1: free"), "{text}");
-    assert!(text.contains("Cognito domain iris-qa-210987654321: free"), "{text}");
+    assert!(
+        text.contains("S3 bucket iris-qa-models-210987654321-us-east-1: free"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Cognito domain iris-qa-210987654321: free"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -222,7 +235,10 @@ async fn an_account_without_the_logging_role_fails_with_bootstrap_as_the_fix() {
     assert_eq!(verdict_of(&report, "logging-role"), Verdict::Fail);
     let text = report.to_text();
     assert!(text.contains("no CloudWatch Logs role"), "{text}");
-    assert!(text.contains("fix: irisctl bootstrap --region us-east-1"), "{text}");
+    assert!(
+        text.contains("fix: irisctl bootstrap --region us-east-1"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -232,12 +248,25 @@ async fn a_reservation_in_an_account_limited_to_ten_fails() {
             .then_output(|| concurrency_answer(10, 10)),
         ..Answers::default()
     };
-    let env = config("lambda:\n  reserved_concurrency: 100\napi:\n  throttle_rate: 50\n  throttle_burst: 100\n");
+    let env = config(
+        "lambda:\n  reserved_concurrency: 100\napi:\n  throttle_rate: 50\n  throttle_burst: 100\n",
+    );
     let report = run(&env, answers).await;
-    assert_eq!(verdict_of(&report, "concurrency"), Verdict::Fail, "{}", report.to_text());
+    assert_eq!(
+        verdict_of(&report, "concurrency"),
+        Verdict::Fail,
+        "{}",
+        report.to_text()
+    );
     let text = report.to_text();
-    assert!(text.contains("would leave -90 of the account's 10 unreserved"), "{text}");
-    assert!(text.contains("remove `lambda.reserved_concurrency`"), "{text}");
+    assert!(
+        text.contains("would leave -90 of the account's 10 unreserved"),
+        "{text}"
+    );
+    assert!(
+        text.contains("remove `lambda.reserved_concurrency`"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -248,32 +277,48 @@ async fn the_same_account_without_a_reservation_only_warns() {
         ..Answers::default()
     };
     let report = run(&config(""), answers).await;
-    assert_eq!(verdict_of(&report, "concurrency"), Verdict::Warn, "{}", report.to_text());
+    assert_eq!(
+        verdict_of(&report, "concurrency"),
+        Verdict::Warn,
+        "{}",
+        report.to_text()
+    );
     assert!(!report.failed());
 }
 
 #[tokio::test]
 async fn an_existing_bucket_outside_the_env_stack_fails() {
     let answers = Answers {
-        head_bucket: mock!(aws_sdk_s3::Client::head_bucket)
-            .then_output(|| HeadBucketOutput::builder().bucket_region("us-east-1").build()),
+        head_bucket: mock!(aws_sdk_s3::Client::head_bucket).then_output(|| {
+            HeadBucketOutput::builder()
+                .bucket_region("us-east-1")
+                .build()
+        }),
         ..Answers::default()
     };
     let report = run(&config(""), answers).await;
     assert_eq!(verdict_of(&report, "names"), Verdict::Fail);
     let text = report.to_text();
     assert!(
-        text.contains("S3 bucket iris-qa-models-210987654321-us-east-1 exists outside stack iris-qa-storage"),
+        text.contains(
+            "S3 bucket iris-qa-models-210987654321-us-east-1 exists outside stack iris-qa-storage"
+        ),
         "{text}"
     );
-    assert!(text.contains("aws s3 rb s3://iris-qa-models-210987654321-us-east-1 --force"), "{text}");
+    assert!(
+        text.contains("aws s3 rb s3://iris-qa-models-210987654321-us-east-1 --force"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn an_existing_bucket_the_env_stack_holds_passes() {
     let answers = Answers {
-        head_bucket: mock!(aws_sdk_s3::Client::head_bucket)
-            .then_output(|| HeadBucketOutput::builder().bucket_region("us-east-1").build()),
+        head_bucket: mock!(aws_sdk_s3::Client::head_bucket).then_output(|| {
+            HeadBucketOutput::builder()
+                .bucket_region("us-east-1")
+                .build()
+        }),
         stack_resources: mock!(aws_sdk_cloudformation::Client::describe_stack_resources)
             .then_output(|| {
                 let bucket = |logical: &str, name: &str| {
@@ -282,18 +327,28 @@ async fn an_existing_bucket_the_env_stack_holds_passes() {
                         .physical_resource_id(name)
                         .resource_type("AWS::S3::Bucket")
                         .timestamp(aws_sdk_cloudformation::primitives::DateTime::from_secs(0))
-                        .resource_status(aws_sdk_cloudformation::types::ResourceStatus::CreateComplete)
+                        .resource_status(
+                            aws_sdk_cloudformation::types::ResourceStatus::CreateComplete,
+                        )
                         .build()
                 };
                 DescribeStackResourcesOutput::builder()
-                    .stack_resources(bucket("ModelBucket", "iris-qa-models-210987654321-us-east-1"))
+                    .stack_resources(bucket(
+                        "ModelBucket",
+                        "iris-qa-models-210987654321-us-east-1",
+                    ))
                     .stack_resources(bucket("LogBucket", "iris-qa-logs-210987654321-us-east-1"))
                     .build()
             }),
         ..Answers::default()
     };
     let report = run(&config(""), answers).await;
-    assert_eq!(verdict_of(&report, "names"), Verdict::Pass, "{}", report.to_text());
+    assert_eq!(
+        verdict_of(&report, "names"),
+        Verdict::Pass,
+        "{}",
+        report.to_text()
+    );
     assert!(report.to_text().contains("held by iris-qa-storage"));
 }
 
@@ -322,5 +377,8 @@ async fn an_existing_log_group_of_the_env_fails() {
         text.contains("log group /aws/lambda/iris-qa-predict exists outside stack iris-qa-service"),
         "{text}"
     );
-    assert!(text.contains("aws logs delete-log-group --log-group-name /aws/lambda/iris-qa-predict"), "{text}");
+    assert!(
+        text.contains("aws logs delete-log-group --log-group-name /aws/lambda/iris-qa-predict"),
+        "{text}"
+    );
 }
