@@ -289,11 +289,16 @@ async fn the_same_account_without_a_reservation_only_warns() {
 #[tokio::test]
 async fn an_existing_bucket_outside_the_env_stack_fails() {
     let answers = Answers {
-        head_bucket: mock!(aws_sdk_s3::Client::head_bucket).then_output(|| {
-            HeadBucketOutput::builder()
-                .bucket_region("us-east-1")
-                .build()
-        }),
+        // Both buckets exist (HeadBucket 200 with the region header).
+        head_bucket: mock!(aws_sdk_s3::Client::head_bucket)
+            .sequence()
+            .output(|| {
+                HeadBucketOutput::builder()
+                    .bucket_region("us-east-1")
+                    .build()
+            })
+            .repeatedly()
+            .build(),
         ..Answers::default()
     };
     let report = run(&config(""), answers).await;
@@ -314,13 +319,19 @@ async fn an_existing_bucket_outside_the_env_stack_fails() {
 #[tokio::test]
 async fn an_existing_bucket_the_env_stack_holds_passes() {
     let answers = Answers {
-        head_bucket: mock!(aws_sdk_s3::Client::head_bucket).then_output(|| {
-            HeadBucketOutput::builder()
-                .bucket_region("us-east-1")
-                .build()
-        }),
+        // Both buckets exist (HeadBucket 200 with the region header).
+        head_bucket: mock!(aws_sdk_s3::Client::head_bucket)
+            .sequence()
+            .output(|| {
+                HeadBucketOutput::builder()
+                    .bucket_region("us-east-1")
+                    .build()
+            })
+            .repeatedly()
+            .build(),
         stack_resources: mock!(aws_sdk_cloudformation::Client::describe_stack_resources)
-            .then_output(|| {
+            .sequence()
+            .output(|| {
                 let bucket = |logical: &str, name: &str| {
                     StackResource::builder()
                         .logical_resource_id(logical)
@@ -339,7 +350,9 @@ async fn an_existing_bucket_the_env_stack_holds_passes() {
                     ))
                     .stack_resources(bucket("LogBucket", "iris-qa-logs-210987654321-us-east-1"))
                     .build()
-            }),
+            })
+            .repeatedly()
+            .build(),
         ..Answers::default()
     };
     let report = run(&config(""), answers).await;
