@@ -32,6 +32,8 @@ pub struct Outcome {
     /// The role pull-request jobs assume to plan.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_role_arn: Option<String>,
+    /// The managed policy to attach to the identity that deploys envs (the stack's output).
+    pub deployer_policy_arn: Option<String>,
 }
 
 /// Env → value of the outputs named `<prefix><Env>` (`DeployRoleArnStaging` → staging).
@@ -166,5 +168,6 @@ async fn finish(
         deploy_policies: per_env(&stack.outputs, "DeployPolicyArn"),
         deploy_roles: per_env(&stack.outputs, "DeployRoleArn"),
         plan_role_arn: stack.outputs.get(account::PLAN_ROLE_OUTPUT).cloned(),
+        deployer_policy_arn: stack.outputs.get(account::DEPLOYER_POLICY_OUTPUT).cloned(),
     })
 }

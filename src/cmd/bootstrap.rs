@@ -174,6 +174,9 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
                 if let Some(arn) = &outcome.plan_role_arn {
                     println!("GitHub role of pull-request plans: {arn}");
                 }
+                if let Some(policy) = &outcome.deployer_policy_arn {
+                    println!("attach {policy} to the role or user that deploys envs");
+                }
             }
         }
         Ok(Status::Success)

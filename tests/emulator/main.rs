@@ -12,4 +12,5 @@ mod cli_output;
 mod deploy;
 mod destroy;
 mod function_runs;
+mod preflight;
 mod sdk_wiring;

@@ -50,12 +50,14 @@ fn a_protected_env_without_a_terminal_or_yes_is_refused_before_any_call() {
     );
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("pass --yes"), "{}", stderr(&out));
-    // With --yes the gate is passed and the (dead) endpoint is reached: a plain error.
+    // With --yes that gate is passed, and the next one (this env pins no account) refuses,
+    // still before any call.
     let out = irisctl(
         &["deploy", "--env", "staging", "--envs-dir", &dir, "--yes"],
         DEAD_ENDPOINT,
     );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("pins no account"), "{}", stderr(&out));
 }
 
 #[test]
