@@ -237,6 +237,54 @@ mod tests {
         assert!(!plan.contains("ExecuteChangeSet"), "{plan}");
     }
 
+    /// The per-env policies are the project-wide statements, narrowed: same Sids, every
+    /// name `<project>-<env>-`, tagged keys and pools also of the env.
+    #[test]
+    fn a_deploy_policy_is_the_deployer_policy_narrowed_to_its_env() {
+        let stack = render_with("us-east-1", &github(None)).expect("renders");
+        let doc = cfn::parse(&stack.body).expect("parses");
+        let statements = |id: &str| {
+            doc["Resources"][id]["Properties"]["PolicyDocument"]["Statement"]
+                .as_array()
+                .expect("statements")
+                .clone()
+        };
+        let sids = |id: &str| -> Vec<serde_json::Value> {
+            statements(id).iter().map(|s| s["Sid"].clone()).collect()
+        };
+        assert_eq!(sids("DeployPolicyStaging"), sids("DeployerPolicy"));
+        for (id, env) in [
+            ("DeployPolicyStaging", "staging"),
+            ("DeployPolicyPr", "pr-*"),
+        ] {
+            let text = serde_json::Value::Array(statements(id)).to_string();
+            assert!(
+                !text.contains("${Project}-"),
+                "{id} has a project-wide name"
+            );
+            let tagged: Vec<_> = statements(id)
+                .into_iter()
+                .filter(|s| {
+                    s["Condition"]["StringEquals"]["aws:ResourceTag/irisctl:project"].is_object()
+                })
+                .collect();
+            assert_eq!(tagged.len(), 2, "{id}: keys and pools");
+            for s in tagged {
+                assert_eq!(
+                    s["Condition"]["StringLike"]["aws:ResourceTag/irisctl:env"],
+                    env
+                );
+            }
+        }
+        let plain = cfn::parse(&render("us-east-1").expect("renders").body).expect("parses");
+        assert!(plain["Resources"].get("DeployPolicyStaging").is_none());
+        assert!(
+            !plain["Resources"]["DeployerPolicy"]
+                .to_string()
+                .contains("irisctl:env")
+        );
+    }
+
     #[test]
     fn an_existing_provider_is_reused_not_created() {
         let arn = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com";
