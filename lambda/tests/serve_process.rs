@@ -190,6 +190,9 @@ fn answers_ping_and_invocations_in_json_and_csv_like_the_api() {
     );
 }
 
+/// method, path, Content-Type, body, expected status, expected error code.
+type BadCase<'a> = (&'a str, &'a str, Option<&'a str>, &'a [u8], u16, &'a str);
+
 #[test]
 fn every_bad_input_gets_a_4xx_and_changes_nothing() {
     let dir = model_dir();
@@ -198,7 +201,7 @@ fn every_bad_input_gets_a_4xx_and_changes_nothing() {
     let good = post(served.addr, "application/json", FLOWER);
     let too_many = "5.1,3.5,1.4,0.2\n".repeat(101);
     let too_large = vec![b' '; (1 << 20) + 1];
-    let cases: Vec<(&str, &str, Option<&str>, &[u8], u16, &str)> = vec![
+    let cases: Vec<BadCase> = vec![
         (
             "POST",
             "/invocations",

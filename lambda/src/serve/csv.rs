@@ -59,10 +59,10 @@ pub fn parse(body: &[u8], max_batch: usize) -> Result<PredictInput, ApiError> {
         .enumerate()
         .map(|(row, (line_no, line))| flower(row, *line_no, line))
         .collect::<Result<Vec<_>, _>>()?;
-    if flowers.len() == 1 {
-        if let Some(one) = flowers.pop() {
-            return Ok(PredictInput::Single(one));
-        }
+    if flowers.len() == 1
+        && let Some(one) = flowers.pop()
+    {
+        return Ok(PredictInput::Single(one));
     }
     Ok(PredictInput::Batch(flowers))
 }
@@ -137,7 +137,7 @@ mod tests {
     fn one_line_is_a_single_flower_and_more_are_a_batch() {
         let one = parse(b"5.1,3.5,1.4,0.2\n", 3).expect("valid");
         let expected = Features::new([5.1, 3.5, 1.4, 0.2]).expect("valid");
-        assert_eq!(one, PredictInput::Single(expected.clone()));
+        assert_eq!(one, PredictInput::Single(expected));
         let two = parse(b"5.1,3.5,1.4,0.2\r\n6.0, 2.2, 5.0, 1.5\r\n", 3).expect("valid");
         match two {
             PredictInput::Batch(items) => {

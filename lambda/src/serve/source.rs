@@ -44,8 +44,15 @@ pub enum SourceError {
     },
     #[error("serve: {0}")]
     HttpClient(#[from] HttpClientError),
+    /// Boxed: the S3 failure is large and rare, the other variants small.
     #[error("serve: {0}")]
-    S3(#[from] LoadError),
+    S3(Box<LoadError>),
+}
+
+impl From<LoadError> for SourceError {
+    fn from(err: LoadError) -> SourceError {
+        SourceError::S3(Box::new(err))
+    }
 }
 
 impl ModelSource {
