@@ -7,8 +7,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod artifact_identity;
 mod cli_output;
 mod deploy;
 mod destroy;
 mod function_runs;
+mod preflight;
 mod sdk_wiring;
