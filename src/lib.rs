@@ -11,6 +11,7 @@ pub mod destroy;
 pub mod digest;
 pub mod exit;
 pub mod gc;
+pub mod image;
 pub mod local;
 pub mod local_api_url;
 pub mod naming;

@@ -55,6 +55,11 @@ enum Command {
   irisctl package --out .demo/package
   irisctl package --out dist --no-rustup")]
     Package(cmd::package::Args),
+    /// Build the function as an OCI image layout, without a container daemon.
+    #[command(after_help = "Examples:
+  irisctl image build --out .demo/image
+  irisctl image build --out dist/image --bootstrap target/x86_64-unknown-linux-musl/lambda/bootstrap")]
+    Image(cmd::image::Args),
     /// Run the function locally (Lambda Runtime API + API Gateway front on 127.0.0.1).
     #[command(after_help = "Examples:
   irisctl local serve --zip .demo/package/lambda.zip --model .demo/model
@@ -187,6 +192,7 @@ fn main() -> ExitCode {
         Command::Config(args) => cmd::config::run(args),
         Command::Package(args) => cmd::package::run(args),
         Command::Local(args) => cmd::local::run(args),
+        Command::Image(args) => cmd::image::run(args),
         Command::Bootstrap(args) => cmd::bootstrap::run(args),
         Command::Pipeline(args) => cmd::pipeline::run(args),
         Command::Preflight(args) => cmd::preflight::run(args),

@@ -6,6 +6,8 @@
 //! `routes` (route, `input` validates, predict, shape the answer; `error` for 4xx/5xx) →
 //! `handler` (cache, logs).
 //!
+//! `serve` runs the same answers as an HTTP inference container (`bootstrap serve`).
+//!
 //! Prediction comes only from `iris_model`, so training and serving cannot disagree.
 
 pub mod config;
@@ -15,3 +17,4 @@ pub mod input;
 pub mod loaded;
 pub mod routes;
 pub mod s3;
+pub mod serve;

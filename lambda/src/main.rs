@@ -25,6 +25,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .with_max_level(level)
         .init();
 
+    // `bootstrap serve ...`: the inference container (SageMaker's contract) instead of
+    // the Lambda runtime loop.
+    if let Some(args) = iris_lambda::serve::requested() {
+        std::process::exit(iris_lambda::serve::main(args).await);
+    }
+
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => {

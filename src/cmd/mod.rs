@@ -8,6 +8,7 @@ pub mod config;
 pub mod deploy;
 pub mod destroy;
 pub mod gc;
+pub mod image;
 pub mod local;
 pub mod man;
 pub mod package;

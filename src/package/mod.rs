@@ -57,7 +57,7 @@ pub fn write_package(bootstrap: &Path, out_dir: &Path) -> anyhow::Result<Package
 
 /// Write to a temporary file in the same directory, then rename: a reader never sees a
 /// half-written zip, and an interrupted run leaves the previous one intact.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;

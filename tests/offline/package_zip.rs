@@ -34,7 +34,7 @@ fn check_sha_file(out: &Path) -> String {
 
 /// A minimal static x86_64 ELF executable header followed by `payload` bytes: enough for
 /// the linkage check, and small, unlike the 200 MB debug binaries cargo builds here.
-fn tiny_static_elf(payload: usize) -> Vec<u8> {
+pub(crate) fn tiny_static_elf(payload: usize) -> Vec<u8> {
     let mut elf = Vec::new();
     elf.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     elf.extend_from_slice(&2u16.to_le_bytes()); // e_type: executable
