@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use anyhow::bail;
 use serde::Serialize;
 
+use crate::aws::cloudformation::ParamValue;
 use crate::render::account::{self, AccountStack};
 use crate::stack::state::{Next, decide};
 use crate::stack::{Prepared, Stacks};
@@ -22,8 +23,28 @@ pub struct Outcome {
     pub result: &'static str,
     /// The role API Gateway now logs with (the stack's output).
     pub cloudwatch_role_arn: Option<String>,
+    /// Env → its deploy policy ARN (`--deploy-envs`, `--github-oidc`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub deploy_policies: BTreeMap<String, String>,
+    /// Env → the role GitHub Actions jobs in the GitHub environment of that name assume.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub deploy_roles: BTreeMap<String, String>,
+    /// The role pull-request jobs assume to plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_role_arn: Option<String>,
     /// The managed policy to attach to the identity that deploys envs (the stack's output).
     pub deployer_policy_arn: Option<String>,
+}
+
+/// Env → value of the outputs named `<prefix><Env>` (`DeployRoleArnStaging` → staging).
+fn per_env(outputs: &BTreeMap<String, String>, prefix: &str) -> BTreeMap<String, String> {
+    outputs
+        .iter()
+        .filter_map(|(key, value)| {
+            let env = key.strip_prefix(prefix)?;
+            (!env.is_empty()).then(|| (env.to_ascii_lowercase(), value.clone()))
+        })
+        .collect()
 }
 
 /// Tags of the bootstrap stack (CloudFormation copies them to the role).
@@ -43,43 +64,66 @@ pub async fn bootstrap(
     rendered: &AccountStack,
     region: &str,
 ) -> anyhow::Result<Outcome> {
-    let name = rendered.name.as_str();
-    let tags = tags();
     let no_params = BTreeMap::new();
+    let rerun = format!("irisctl bootstrap --region {region}");
+    let result = reconcile(
+        stacks,
+        "account",
+        region,
+        &rendered.name,
+        &rendered.body,
+        &no_params,
+        &tags(),
+        &rerun,
+    )
+    .await?;
+    finish(stacks, &rendered.name, region, result).await
+}
+
+/// Bring one stack no env owns (the account stack, a delivery pipeline) to `body`:
+/// created when missing, updated through a change set when it exists. `label` names it in
+/// the stack layer's messages; `rerun` is the command a person runs again after fixing a
+/// state this does not repair. Returns `created`, `updated` or `no_changes`.
+#[allow(clippy::too_many_arguments)]
+pub async fn reconcile(
+    stacks: &Stacks,
+    label: &str,
+    region: &str,
+    name: &str,
+    body: &str,
+    params: &BTreeMap<String, ParamValue>,
+    tags: &BTreeMap<String, String>,
+    rerun: &str,
+) -> anyhow::Result<&'static str> {
     let mut current = stacks.describe(name).await?;
     // At most: wait for someone else's operation, delete a failed first create, then act.
     for _ in 0..3 {
         let situation = stacks
-            .situation("account", region, false, name, current.as_ref())
+            .situation(label, region, false, name, current.as_ref())
             .await?;
         match decide(&situation) {
             Next::Create => {
-                stacks
-                    .create(name, &rendered.body, &no_params, &tags, 2)
-                    .await?;
-                return finish(stacks, name, region, "created").await;
+                stacks.create(name, body, params, tags, 2).await?;
+                return Ok("created");
             }
             Next::Update => {
                 let Some(stack) = current.as_ref() else {
-                    bail!("stack {name} vanished while bootstrap looked at it; run it again");
+                    bail!("stack {name} vanished while irisctl looked at it; run `{rerun}` again");
                 };
-                return match stacks
-                    .prepare_change_set(name, &rendered.body, &no_params, &tags)
-                    .await?
-                {
-                    Prepared::NoChanges => finish(stacks, name, region, "no_changes").await,
+                return match stacks.prepare_change_set(name, body, params, tags).await? {
+                    Prepared::NoChanges => Ok("no_changes"),
                     Prepared::Changes {
                         change_set,
                         changes,
                     } => {
                         stacks.execute(stack, &change_set, changes.len()).await?;
-                        finish(stacks, name, region, "updated").await
+                        Ok("updated")
                     }
                 };
             }
             Next::Recreate { why } => {
                 let Some(stack) = current.as_ref() else {
-                    bail!("stack {name} vanished while bootstrap looked at it; run it again");
+                    bail!("stack {name} vanished while irisctl looked at it; run `{rerun}` again");
                 };
                 stacks
                     .ui
@@ -99,15 +143,14 @@ pub async fn bootstrap(
                     .map(|s| s.status.as_str())
                     .unwrap_or("missing");
                 bail!(
-                    "stack {name} is {status}, a state bootstrap does not repair; inspect its \
+                    "stack {name} is {status}, a state irisctl does not repair; inspect its \
                      events (`aws cloudformation describe-stack-events --stack-name {name} \
-                     --region {region}`), fix or delete the stack, then run `irisctl bootstrap \
-                     --region {region}` again"
+                     --region {region}`), fix or delete the stack, then run `{rerun}` again"
                 );
             }
         }
     }
-    bail!("stack {name} kept changing while bootstrap waited for it; run it again")
+    bail!("stack {name} kept changing while irisctl waited for it; run `{rerun}` again")
 }
 
 async fn finish(
@@ -122,6 +165,9 @@ async fn finish(
         region: region.to_string(),
         result,
         cloudwatch_role_arn: stack.outputs.get(account::ROLE_OUTPUT).cloned(),
+        deploy_policies: per_env(&stack.outputs, "DeployPolicyArn"),
+        deploy_roles: per_env(&stack.outputs, "DeployRoleArn"),
+        plan_role_arn: stack.outputs.get(account::PLAN_ROLE_OUTPUT).cloned(),
         deployer_policy_arn: stack.outputs.get(account::DEPLOYER_POLICY_OUTPUT).cloned(),
     })
 }

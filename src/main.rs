@@ -1,6 +1,7 @@
 //! The irisctl command line: parses arguments, calls the library, maps outcomes to the
 //! stable exit codes in `irisctl::exit`. No logic lives here.
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -64,12 +65,18 @@ enum Command {
   irisctl local serve --zip .demo/package/lambda.zip --model .demo/model
   irisctl local serve --bootstrap target/debug/bootstrap --model .demo/model --port 0")]
     Local(cmd::local::Args),
-    /// Once per account and region: the API Gateway logging role every env's stage needs.
+    /// Once per account and region: the API Gateway logging role every env's stage needs
+    /// (and on request CI access: GitHub's OIDC provider, per-env deploy roles).
     #[command(after_help = "Examples:
-  irisctl bootstrap --region eu-west-1
-  irisctl bootstrap --region us-east-1 --output json
-  irisctl bootstrap --region us-east-1 --render-to out/account")]
+  irisctl bootstrap --region eu-west-1 --output json
+  irisctl bootstrap --region us-east-1 --render-to out/account
+  irisctl bootstrap --region us-east-1 --github-oidc acme/iris")]
     Bootstrap(cmd::bootstrap::Args),
+    /// The AWS-native delivery pipeline (CodePipeline + CodeBuild): staging, approval, prod.
+    #[command(after_help = "Examples:
+  irisctl pipeline render --out build/pipeline
+  irisctl pipeline deploy --env prod --repository acme/iris --connection-arn ARN")]
+    Pipeline(cmd::pipeline::Args),
     /// Read-only checks of the env's account before a deploy (each pass, warn or fail).
     #[command(after_help = "Examples:
   irisctl preflight --env dev
@@ -130,7 +137,37 @@ enum Command {
     Man(cmd::man::Args),
 }
 
+/// `irisctl __parse-only ARGS...` parses ARGS exactly as `irisctl ARGS...` would and stops
+/// there: exit 0 when they parse, 1 with clap's message when they do not, nothing run.
+/// scripts/check-workflows checks every irisctl line of the CI workflows with it, so a
+/// renamed flag fails here instead of in a pipeline. Hidden: not a command for people.
+const PARSE_ONLY: &str = "__parse-only";
+
+fn parse_only(args: &[OsString]) -> ExitCode {
+    let argv = std::iter::once(OsString::from("irisctl")).chain(args.iter().cloned());
+    match Cli::try_parse_from(argv) {
+        Ok(_) => {
+            eprintln!("irisctl {PARSE_ONLY}: the arguments parse");
+            ExitCode::from(irisctl::exit::SUCCESS)
+        }
+        Err(err) => {
+            // Help or version requested: those parse too, but are not a command line.
+            let code = if err.use_stderr() {
+                irisctl::exit::ERROR
+            } else {
+                irisctl::exit::SUCCESS
+            };
+            let _ = err.print();
+            ExitCode::from(code)
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    if args.first().is_some_and(|first| first == PARSE_ONLY) {
+        return parse_only(&args[1..]);
+    }
     // clap exits 2 on a usage error, but 2 means "changes pending" to CI scripts that run
     // `plan --detailed-exitcode`: a typo must never read as a pending change.
     let cli = match Cli::try_parse() {
@@ -157,6 +194,7 @@ fn main() -> ExitCode {
         Command::Local(args) => cmd::local::run(args),
         Command::Image(args) => cmd::image::run(args),
         Command::Bootstrap(args) => cmd::bootstrap::run(args),
+        Command::Pipeline(args) => cmd::pipeline::run(args),
         Command::Preflight(args) => cmd::preflight::run(args),
         Command::Deploy(args) => cmd::deploy::run(args),
         Command::Plan(args) => cmd::plan::run(args),

@@ -12,6 +12,7 @@ pub mod image;
 pub mod local;
 pub mod man;
 pub mod package;
+pub mod pipeline;
 pub mod plan;
 pub mod preflight;
 pub mod recover;

@@ -2,7 +2,7 @@
 //! pure functions that say whether a value is well formed, so resolve.rs reads as the
 //! list of settings and their rules. Must not know where a value came from.
 
-pub(super) fn is_project(s: &str) -> bool {
+pub fn is_project(s: &str) -> bool {
     (1..=16).contains(&s.len())
         && s.starts_with(|c: char| c.is_ascii_lowercase())
         && s.chars()

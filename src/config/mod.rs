@@ -15,7 +15,7 @@ mod show;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use checks::is_region;
+pub use checks::{is_project, is_region};
 pub use envname::{EPHEMERAL_BASE, EnvKind, check_name, ephemeral_pattern, named_envs};
 pub use error::ConfigError;
 pub use pin::PLACEHOLDER_ACCOUNTS;

@@ -33,13 +33,94 @@ pub fn stack_name(region: &str) -> String {
     format!("irisctl-account-{region}")
 }
 
-/// Render the bootstrap stack for `region`.
+/// The env whose name stands for every pull-request env (`pr-<number>`): its deploy
+/// policy covers `<project>-pr-*`.
+pub const PR_ENVS: &str = "pr";
+
+/// What the bootstrap stack holds beyond the API Gateway logging role.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// The `project` of the envs the deploy policies cover (environments/*.yaml).
+    pub project: String,
+    /// One deploy policy per env (and a GitHub role per env with `github`).
+    pub deploy_envs: Vec<String>,
+    pub github: Option<GitHub>,
+}
+
+/// GitHub Actions' OIDC access.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitHub {
+    /// `OWNER/REPO`: the only repository whose jobs may assume the roles.
+    pub repository: String,
+    /// An existing provider for token.actions.githubusercontent.com (IAM holds one per
+    /// account); `None` creates it in this stack.
+    pub provider_arn: Option<String>,
+}
+
+/// The output holding env `env`'s deploy policy ARN.
+pub fn deploy_policy_output(env: &str) -> String {
+    format!("DeployPolicyArn{}", logical_suffix(env))
+}
+
+/// The output holding env `env`'s GitHub deploy role ARN.
+pub fn deploy_role_output(env: &str) -> String {
+    format!("DeployRoleArn{}", logical_suffix(env))
+}
+
+/// The output holding the pull-request plan role's ARN.
+pub const PLAN_ROLE_OUTPUT: &str = "PlanRoleArn";
+
+/// `staging` → `Staging`: logical ids and outputs take letters and digits only (the
+/// caller checks env names are lowercase letters and digits).
+fn logical_suffix(env: &str) -> String {
+    let mut chars = env.chars();
+    chars
+        .next()
+        .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// Render the bootstrap stack for `region`: the logging role only.
 pub fn render(region: &str) -> Result<AccountStack, RenderError> {
+    render_with(region, &Options::default())
+}
+
+/// Render the bootstrap stack for `region` with `options`.
+pub fn render_with(region: &str, options: &Options) -> Result<AccountStack, RenderError> {
     let (template, _) = ACCOUNT_TEMPLATE;
     let templates = super::environment()?;
+    let deploy_envs: Vec<_> = options
+        .deploy_envs
+        .iter()
+        .map(|env| {
+            let (prefix, repository, env_tag) = if env == PR_ENVS {
+                let p = format!("{}-pr-", options.project);
+                (p.clone(), format!("{p}*"), "pr-*".to_owned())
+            } else {
+                let full = format!("{}-{env}", options.project);
+                (format!("{full}-"), full, env.clone())
+            };
+            json!({"env": env, "id": logical_suffix(env), "prefix": prefix,
+                   "repository": repository, "env_tag": env_tag})
+        })
+        .collect();
+    let github = options.github.as_ref().map(|g| {
+        json!({
+            "repository": g.repository,
+            "create_provider": g.provider_arn.is_none(),
+            "provider": g.provider_arn.clone().unwrap_or_default(),
+        })
+    });
     let body = templates
         .get_template(template)
-        .and_then(|t| t.render(json!({"region": region})))
+        .and_then(|t| {
+            t.render(json!({
+                "region": region,
+                "project": options.project,
+                "deploy_envs": deploy_envs,
+                "github": github,
+            }))
+        })
         .map_err(|source| RenderError::Template { template, source })?;
     cfn::parse(&body).map_err(|source| RenderError::Parse { template, source })?;
     Ok(AccountStack {
@@ -76,6 +157,144 @@ mod tests {
         assert_eq!(
             doc["Outputs"][ROLE_OUTPUT]["Value"],
             serde_json::json!({"Fn::GetAtt": ["ApiGatewayLogRole", "Arn"]})
+        );
+    }
+
+    fn github(provider_arn: Option<&str>) -> Options {
+        Options {
+            project: "iris".into(),
+            deploy_envs: vec!["pr".into(), "staging".into(), "prod".into()],
+            github: Some(GitHub {
+                repository: "acme/iris".into(),
+                provider_arn: provider_arn.map(String::from),
+            }),
+        }
+    }
+
+    #[test]
+    fn the_plain_call_holds_the_logging_role_only() {
+        assert_eq!(
+            render("us-east-1").expect("renders"),
+            render_with("us-east-1", &Options::default()).expect("renders")
+        );
+    }
+
+    #[test]
+    fn each_env_role_trusts_only_its_github_environment_of_the_one_repository() {
+        let stack = render_with("us-east-1", &github(None)).expect("renders");
+        let doc = cfn::parse(&stack.body).expect("parses");
+        let resources = doc["Resources"].as_object().expect("resources");
+        assert_eq!(
+            resources["GitHubOidcProvider"]["Type"],
+            "AWS::IAM::OIDCProvider"
+        );
+        assert_eq!(
+            resources["GitHubOidcProvider"]["Properties"]["Url"],
+            "https://token.actions.githubusercontent.com"
+        );
+        for (env, id) in [("pr", "Pr"), ("staging", "Staging"), ("prod", "Prod")] {
+            let role = &resources[&format!("DeployRole{id}")];
+            let statement = &role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
+            assert_eq!(statement["Action"], "sts:AssumeRoleWithWebIdentity");
+            assert_eq!(
+                statement["Principal"]["Federated"],
+                json!({"Ref": "GitHubOidcProvider"})
+            );
+            let equals = &statement["Condition"]["StringEquals"];
+            assert_eq!(
+                equals["token.actions.githubusercontent.com:sub"],
+                format!("repo:acme/iris:environment:{env}")
+            );
+            assert_eq!(
+                equals["token.actions.githubusercontent.com:aud"],
+                "sts.amazonaws.com"
+            );
+            assert_eq!(
+                role["Properties"]["ManagedPolicyArns"][0],
+                json!({"Ref": format!("DeployPolicy{id}")})
+            );
+            assert!(doc["Outputs"].get(deploy_role_output(env)).is_some());
+            assert!(doc["Outputs"].get(deploy_policy_output(env)).is_some());
+        }
+        let plan = &resources["PlanRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
+        assert_eq!(
+            plan["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"],
+            "repo:acme/iris:pull_request"
+        );
+    }
+
+    #[test]
+    fn a_deploy_policy_reaches_only_its_envs_names() {
+        let stack = render_with("us-east-1", &github(None)).expect("renders");
+        let doc = cfn::parse(&stack.body).expect("parses");
+        let text = |id: &str| doc["Resources"][id]["Properties"]["PolicyDocument"].to_string();
+        assert!(text("DeployPolicyStaging").contains("stack/iris-staging-*/*"));
+        assert!(text("DeployPolicyStaging").contains("repository/iris-staging\""));
+        assert!(!text("DeployPolicyStaging").contains("iris-prod"));
+        assert!(text("DeployPolicyPr").contains("stack/iris-pr-*/*"));
+        assert!(text("DeployPolicyPr").contains("repository/iris-pr-*"));
+        let plan = doc["Resources"]["PlanPolicy"]["Properties"]["PolicyDocument"].to_string();
+        assert!(!plan.contains("ExecuteChangeSet"), "{plan}");
+    }
+
+    /// The per-env policies are the project-wide statements, narrowed: same Sids, every
+    /// name `<project>-<env>-`, tagged keys and pools also of the env.
+    #[test]
+    fn a_deploy_policy_is_the_deployer_policy_narrowed_to_its_env() {
+        let stack = render_with("us-east-1", &github(None)).expect("renders");
+        let doc = cfn::parse(&stack.body).expect("parses");
+        let statements = |id: &str| {
+            doc["Resources"][id]["Properties"]["PolicyDocument"]["Statement"]
+                .as_array()
+                .expect("statements")
+                .clone()
+        };
+        let sids = |id: &str| -> Vec<serde_json::Value> {
+            statements(id).iter().map(|s| s["Sid"].clone()).collect()
+        };
+        assert_eq!(sids("DeployPolicyStaging"), sids("DeployerPolicy"));
+        for (id, env) in [
+            ("DeployPolicyStaging", "staging"),
+            ("DeployPolicyPr", "pr-*"),
+        ] {
+            let text = serde_json::Value::Array(statements(id)).to_string();
+            assert!(
+                !text.contains("${Project}-"),
+                "{id} has a project-wide name"
+            );
+            let tagged: Vec<_> = statements(id)
+                .into_iter()
+                .filter(|s| {
+                    s["Condition"]["StringEquals"]["aws:ResourceTag/irisctl:project"].is_object()
+                })
+                .collect();
+            assert_eq!(tagged.len(), 2, "{id}: keys and pools");
+            for s in tagged {
+                assert_eq!(
+                    s["Condition"]["StringLike"]["aws:ResourceTag/irisctl:env"],
+                    env
+                );
+            }
+        }
+        let plain = cfn::parse(&render("us-east-1").expect("renders").body).expect("parses");
+        assert!(plain["Resources"].get("DeployPolicyStaging").is_none());
+        assert!(
+            !plain["Resources"]["DeployerPolicy"]
+                .to_string()
+                .contains("irisctl:env")
+        );
+    }
+
+    #[test]
+    fn an_existing_provider_is_reused_not_created() {
+        let arn = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com";
+        let stack = render_with("eu-west-1", &github(Some(arn))).expect("renders");
+        let doc = cfn::parse(&stack.body).expect("parses");
+        assert!(doc["Resources"].get("GitHubOidcProvider").is_none());
+        assert_eq!(
+            doc["Resources"]["DeployRoleProd"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+                [0]["Principal"]["Federated"],
+            arn
         );
     }
 

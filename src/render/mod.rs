@@ -9,6 +9,7 @@ pub mod api_definition;
 pub mod cfn;
 mod context;
 pub mod custom_names;
+pub mod pipeline;
 
 use std::path::{Path, PathBuf};
 
@@ -155,7 +156,7 @@ fn environment() -> Result<Environment<'static>, RenderError> {
         .iter()
         .map(|(_, name, source)| (*name, *source))
         .chain(SERVICE_PARTIALS)
-        .chain([account::ACCOUNT_TEMPLATE]);
+        .chain([account::ACCOUNT_TEMPLATE, pipeline::PIPELINE_TEMPLATE]);
     for (template, source) in all {
         env.add_template(template, source)
             .map_err(|source| RenderError::Template { template, source })?;

@@ -287,6 +287,8 @@ fn every_command_help_has_an_examples_section_with_real_command_lines() {
     let mut commands: Vec<Vec<String>> = subcommands().into_iter().map(|c| vec![c]).collect();
     commands.push(vec!["config".into(), "show".into()]);
     commands.push(vec!["local".into(), "serve".into()]);
+    commands.push(vec!["pipeline".into(), "render".into()]);
+    commands.push(vec!["pipeline".into(), "deploy".into()]);
     for command in &commands {
         for flag in ["-h", "--help"] {
             let mut args: Vec<&str> = command.iter().map(String::as_str).collect();

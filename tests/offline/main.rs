@@ -8,6 +8,7 @@
 mod support;
 
 mod account_and_endpoint_refusals;
+mod ci_access;
 mod config_render_validate;
 mod contract;
 mod deploy_refusals;
