@@ -19,17 +19,19 @@ pub enum Service {
     Ecr,
     Sts,
     Lambda,
+    Sqs,
     Iam,
     CognitoIdentityProvider,
 }
 
 impl Service {
-    pub const ALL: [Service; 7] = [
+    pub const ALL: [Service; 8] = [
         Service::S3,
         Service::CloudFormation,
         Service::Ecr,
         Service::Sts,
         Service::Lambda,
+        Service::Sqs,
         Service::Iam,
         Service::CognitoIdentityProvider,
     ];
@@ -42,6 +44,7 @@ impl Service {
             Service::Ecr => "ECR",
             Service::Sts => "STS",
             Service::Lambda => "Lambda",
+            Service::Sqs => "SQS",
             Service::Iam => "IAM",
             Service::CognitoIdentityProvider => "Cognito Identity Provider",
         }

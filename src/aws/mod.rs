@@ -4,7 +4,8 @@
 //! Owns: credential/region/endpoint loading ([`sdk_config`]), per-service client
 //! construction, the question "where will calls to service X go?" ([`endpoint`]), and
 //! every AWS API call irisctl makes, as typed methods of the per-service wrappers
-//! ([`cloudformation::Cfn`], [`s3::Bucket`], [`ecr::Ecr`], [`sts`]) that read SDK errors
+//! ([`cloudformation::Cfn`], [`s3::Bucket`], [`ecr::Ecr`], [`sqs::Queue`], [`lambda`],
+//! [`sts`]) that read SDK errors
 //! one way (the `error` module). Code outside this module decides; it does not call the SDK.
 //! Must not: hold deployment logic, retry policy beyond the SDK's, or any knowledge of
 //! stacks and environments. Tests build their clients through these same functions, so
@@ -14,7 +15,9 @@ pub mod cloudformation;
 pub mod ecr;
 pub mod endpoint;
 mod error;
+pub mod lambda;
 pub mod s3;
+pub mod sqs;
 pub mod sts;
 
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -56,6 +59,16 @@ pub fn cloudformation(conf: &SdkConfig) -> aws_sdk_cloudformation::Client {
 /// An ECR client (served by moto on the emulators, through `AWS_ENDPOINT_URL_ECR`).
 pub fn ecr(conf: &SdkConfig) -> aws_sdk_ecr::Client {
     aws_sdk_ecr::Client::new(conf)
+}
+
+/// An SQS client (the env's dead-letter queue).
+pub fn sqs(conf: &SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(conf)
+}
+
+/// A Lambda client (`dlq redrive` invokes the function).
+pub fn lambda(conf: &SdkConfig) -> aws_sdk_lambda::Client {
+    aws_sdk_lambda::Client::new(conf)
 }
 
 /// An STS client (caller identity: which account a command is about to change).

@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod batch_scoring;
 mod cli_output;
 mod deploy;
 mod destroy;
