@@ -72,7 +72,9 @@ impl Failed {
             "{}  {what}  failed, queued {when}, request {}\n    {}",
             self.message_id,
             self.request_id.as_deref().unwrap_or("?"),
-            self.error_message.as_deref().unwrap_or("(no ErrorMessage attribute)"),
+            self.error_message
+                .as_deref()
+                .unwrap_or("(no ErrorMessage attribute)"),
         )
     }
 }
@@ -95,7 +97,10 @@ fn object_of(event: &Value) -> Option<Object> {
 /// The event to send again: the queued one, pointed at the file's current version (the
 /// one put after the fix) when it is a batch file. `latest` is that version's id and size
 /// (`None` id: an unversioned bucket, where the key is read as it is now).
-pub fn redrive_event(body: &str, latest: Option<(Option<String>, Option<i64>)>) -> Result<Value, String> {
+pub fn redrive_event(
+    body: &str,
+    latest: Option<(Option<String>, Option<i64>)>,
+) -> Result<Value, String> {
     let mut event: Value = serde_json::from_str(body)
         .map_err(|e| format!("the message body is not the JSON event Lambda queued: {e}"))?;
     if let (Some((version, size)), Some(object)) = (latest, event.pointer_mut("/detail/object")) {
@@ -158,9 +163,19 @@ mod tests {
         assert_eq!(failed.request_id.as_deref(), Some("req-1"));
         assert_eq!(failed.error_message.as_deref(), Some("wrong_header: ..."));
         let object = failed.object.clone().expect("a batch file");
-        assert_eq!((object.key.as_str(), object.version_id.as_deref()), ("batch/in/x.csv", Some("v1")));
-        assert!(failed.text().contains("s3://b/batch/in/x.csv (version v1)"), "{}", failed.text());
-        let other = Failed::from_message(&Message { body: "{}".into(), ..message });
+        assert_eq!(
+            (object.key.as_str(), object.version_id.as_deref()),
+            ("batch/in/x.csv", Some("v1"))
+        );
+        assert!(
+            failed.text().contains("s3://b/batch/in/x.csv (version v1)"),
+            "{}",
+            failed.text()
+        );
+        let other = Failed::from_message(&Message {
+            body: "{}".into(),
+            ..message
+        });
         assert_eq!(other.object, None);
     }
 
@@ -172,6 +187,9 @@ mod tests {
         let e = redrive_event(&event(), Some((None, None))).expect("json");
         assert!(e["detail"]["object"].get("version-id").is_none());
         assert!(redrive_event("not json", None).is_err());
-        assert_eq!(invocation_error(br#"{"errorType":"Batch.wrong_header","errorMessage":"m"}"#), "Batch.wrong_header: m");
+        assert_eq!(
+            invocation_error(br#"{"errorType":"Batch.wrong_header","errorMessage":"m"}"#),
+            "Batch.wrong_header: m"
+        );
     }
 }

@@ -147,17 +147,20 @@ impl Config {
                 }
             },
         };
-        let bounded = |name: &'static str, default: u64, ceiling: u64, reason: &'static str| match optional(name) {
-            None => Ok(default),
-            Some(raw) => match raw.parse::<u64>() {
-                Ok(n) if (1..=ceiling).contains(&n) => Ok(n),
-                _ => Err(ConfigError::Invalid {
-                    name,
-                    value: raw,
-                    reason,
-                }),
-            },
-        };
+        let bounded =
+            |name: &'static str, default: u64, ceiling: u64, reason: &'static str| match optional(
+                name,
+            ) {
+                None => Ok(default),
+                Some(raw) => match raw.parse::<u64>() {
+                    Ok(n) if (1..=ceiling).contains(&n) => Ok(n),
+                    _ => Err(ConfigError::Invalid {
+                        name,
+                        value: raw,
+                        reason,
+                    }),
+                },
+            };
         let batch = BatchLimits {
             max_rows: bounded(
                 ENV_BATCH_MAX_ROWS,

@@ -27,7 +27,11 @@ pub struct Invoked {
 }
 
 /// Invokes `function` with `payload` and waits for its answer.
-pub async fn invoke(client: &Client, function: &str, payload: Vec<u8>) -> Result<Invoked, LambdaError> {
+pub async fn invoke(
+    client: &Client,
+    function: &str,
+    payload: Vec<u8>,
+) -> Result<Invoked, LambdaError> {
     let out = client
         .invoke()
         .function_name(function)
@@ -50,6 +54,9 @@ pub async fn invoke(client: &Client, function: &str, payload: Vec<u8>) -> Result
         })?;
     Ok(Invoked {
         function_error: out.function_error().map(str::to_owned),
-        payload: out.payload().map(|b| b.as_ref().to_vec()).unwrap_or_default(),
+        payload: out
+            .payload()
+            .map(|b| b.as_ref().to_vec())
+            .unwrap_or_default(),
     })
 }

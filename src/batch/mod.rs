@@ -107,7 +107,15 @@ mod tests {
         for ok in ["flowers.csv", "2026/12/run-1.jsonl", "a"] {
             assert_eq!(check_name(ok), Ok(()), "{ok}");
         }
-        for bad in ["", "/abs.csv", "a//b", "../x", "a/./b", "tab\there", "back\\slash"] {
+        for bad in [
+            "",
+            "/abs.csv",
+            "a//b",
+            "../x",
+            "a/./b",
+            "tab\there",
+            "back\\slash",
+        ] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
         assert!(check_name(&"x".repeat(MAX_NAME_BYTES + 1)).is_err());
@@ -118,11 +126,23 @@ mod tests {
     #[test]
     fn a_report_matches_its_upload_by_version_else_by_etag() {
         let report = json!({"input": {"version_id": "v2", "etag": "abc"}});
-        let v2 = Upload { version_id: Some("v2".into()), etag: "\"abc\"".into() };
-        let v1 = Upload { version_id: Some("v1".into()), etag: "\"abc\"".into() };
+        let v2 = Upload {
+            version_id: Some("v2".into()),
+            etag: "\"abc\"".into(),
+        };
+        let v1 = Upload {
+            version_id: Some("v1".into()),
+            etag: "\"abc\"".into(),
+        };
         assert!(v2.matches(&report));
-        assert!(!v1.matches(&report), "a replaced file's older result is not this upload's");
-        let unversioned = Upload { version_id: None, etag: "\"abc\"".into() };
+        assert!(
+            !v1.matches(&report),
+            "a replaced file's older result is not this upload's"
+        );
+        let unversioned = Upload {
+            version_id: None,
+            etag: "\"abc\"".into(),
+        };
         assert!(unversioned.matches(&json!({"input": {"version_id": null, "etag": "abc"}})));
         assert!(!unversioned.matches(&json!({"input": {"version_id": null, "etag": "def"}})));
     }

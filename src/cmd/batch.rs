@@ -159,7 +159,9 @@ async fn submit(args: SubmitArgs) -> anyhow::Result<Status> {
         }
         Outcome::Failed(report) => bail!(
             "the function could not score {location}: {}\nLambda retries it twice, then puts it in the dead-letter queue (`irisctl dlq list --env {}`); fix the file and submit it again",
-            report["error"]["message"].as_str().unwrap_or("(no message)"),
+            report["error"]["message"]
+                .as_str()
+                .unwrap_or("(no message)"),
             session.config.env
         ),
     }
@@ -206,7 +208,10 @@ async fn report(bucket: &Bucket, key: &str) -> anyhow::Result<Option<Value>> {
         return Ok(None);
     };
     let value = serde_json::from_slice(&fetched.body).with_context(|| {
-        format!("s3://{}/{key} is not the JSON the function writes", bucket.name())
+        format!(
+            "s3://{}/{key} is not the JSON the function writes",
+            bucket.name()
+        )
     })?;
     Ok(Some(value))
 }

@@ -10,8 +10,8 @@ use super::checks::{is_account_id, is_email, is_project, is_region, tag_problem}
 use super::error::ConfigError;
 use super::raw::{Field, RETIRED_KEYS, RawEnv};
 use super::{
-    AlarmSettings, ApiSettings, AuthMode, AuthSettings, BatchSettings, Config, EnvKind, LambdaSettings,
-    LogSettings, RepositorySettings, Source, Sourced, StorageSettings,
+    AlarmSettings, ApiSettings, AuthMode, AuthSettings, BatchSettings, Config, EnvKind,
+    LambdaSettings, LogSettings, RepositorySettings, Source, Sourced, StorageSettings,
 };
 use crate::naming::Names;
 

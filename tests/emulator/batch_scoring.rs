@@ -32,7 +32,10 @@ fn flowers_csv() -> String {
             0.8 + rng.f64() * 6.5,
             0.1 + rng.f64() * 2.6,
         ];
-        out.push_str(&format!("{:.2},{:.2},{:.2},{:.2}\n", v[0], v[1], v[2], v[3]));
+        out.push_str(&format!(
+            "{:.2},{:.2},{:.2},{:.2}\n",
+            v[0], v[1], v[2], v[3]
+        ));
     }
     out
 }
@@ -74,9 +77,20 @@ async fn exercise(env: &str, envs: &str, work: &Path) {
         "iris-model train",
         &run(&iris_model, &["train", "--out", &model_s]),
     );
-    assert_ok("irisctl package", &irisctl(&["package", "--out", &package_s]));
+    assert_ok(
+        "irisctl package",
+        &irisctl(&["package", "--out", &package_s]),
+    );
     let deployed = irisctl(&[
-        "deploy", "--env", env, "--envs-dir", envs, "--model", &model_s, "--package", &package_s,
+        "deploy",
+        "--env",
+        env,
+        "--envs-dir",
+        envs,
+        "--model",
+        &model_s,
+        "--package",
+        &package_s,
     ]);
     assert_ok("irisctl deploy", &deployed);
     let artifact = Artifact::load(&model_dir).expect("the trained artifact loads");
@@ -89,7 +103,14 @@ async fn exercise(env: &str, envs: &str, work: &Path) {
     let started = Instant::now();
     let mut args = vec!["batch", "submit"];
     args.extend(target);
-    args.extend([csv_s.as_str(), "--wait", "--wait-timeout", "3m", "--output", "json"]);
+    args.extend([
+        csv_s.as_str(),
+        "--wait",
+        "--wait-timeout",
+        "3m",
+        "--output",
+        "json",
+    ]);
     let submitted = irisctl(&args);
     assert_ok("irisctl batch submit --wait", &submitted);
     let elapsed = started.elapsed().as_secs_f64();
@@ -115,15 +136,28 @@ async fn exercise(env: &str, envs: &str, work: &Path) {
     assert_eq!(lines.len(), ROWS);
     let input = flowers_csv();
     for (i, (line, row)) in lines.iter().zip(input.lines().skip(1)).enumerate() {
-        let values: Vec<f64> = row.split(',').map(|v| v.parse().expect("a number")).collect();
+        let values: Vec<f64> = row
+            .split(',')
+            .map(|v| v.parse().expect("a number"))
+            .collect();
         let features = Features::new([values[0], values[1], values[2], values[3]]).expect("valid");
         let expected = artifact.model.predict(&features);
         assert_eq!(line["row"], i + 1, "{line}");
-        assert_eq!(line["species"], expected.species.as_str(), "row {}: {line}", i + 1);
+        assert_eq!(
+            line["species"],
+            expected.species.as_str(),
+            "row {}: {line}",
+            i + 1
+        );
         assert_eq!(line["is_iris"], expected.is_iris, "row {}: {line}", i + 1);
         assert_eq!(line["model_sha256"], artifact.model.sha256(), "{line}");
         for (class, p) in &expected.probabilities {
-            assert_eq!(line["probabilities"][class].as_f64(), Some(*p), "row {}: {line}", i + 1);
+            assert_eq!(
+                line["probabilities"][class].as_f64(),
+                Some(*p),
+                "row {}: {line}",
+                i + 1
+            );
         }
         // The CLI on a sample of rows: the same species.
         if i % 2000 == 0 {
@@ -132,7 +166,10 @@ async fn exercise(env: &str, envs: &str, work: &Path) {
             predict.extend(raw);
             let cli = run(&iris_model, &predict);
             assert_ok("iris-model predict", &cli);
-            assert_eq!(stdout_json("iris-model predict", &cli)["species"], line["species"]);
+            assert_eq!(
+                stdout_json("iris-model predict", &cli)["species"],
+                line["species"]
+            );
         }
     }
 
@@ -144,7 +181,12 @@ async fn exercise(env: &str, envs: &str, work: &Path) {
     args.extend(target);
     args.extend([broken_s.as_str(), "--wait", "--wait-timeout", "2m"]);
     let refused = irisctl(&args);
-    assert_eq!(refused.status.code(), Some(1), "{}", support::describe_output(&refused));
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "{}",
+        support::describe_output(&refused)
+    );
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("is not the CSV header"), "{stderr}");
     assert!(stderr.contains("irisctl dlq list"), "{stderr}");
@@ -158,9 +200,17 @@ async fn exercise(env: &str, envs: &str, work: &Path) {
         assert_ok("irisctl dlq list", &listed);
         let list = stdout_json("dlq list --output json", &listed);
         if let Some(first) = list.as_array().and_then(|l| l.first()) {
-            break list.clone().as_array().map(|l| l.len()).map(|n| (n, first.clone())).expect("list");
+            break list
+                .clone()
+                .as_array()
+                .map(|l| l.len())
+                .map(|n| (n, first.clone()))
+                .expect("list");
         }
-        assert!(Instant::now() < deadline, "no message reached the dead-letter queue in 2 min");
+        assert!(
+            Instant::now() < deadline,
+            "no message reached the dead-letter queue in 2 min"
+        );
         tokio::time::sleep(Duration::from_secs(2)).await;
     };
     let (count, message) = queued;
@@ -168,7 +218,9 @@ async fn exercise(env: &str, envs: &str, work: &Path) {
     assert_eq!(message["object"]["key"], "batch/in/broken.csv", "{message}");
     assert!(message["object"]["version_id"].is_string(), "{message}");
     assert!(
-        message["error_message"].as_str().is_some_and(|m| m.contains("wrong_header")),
+        message["error_message"]
+            .as_str()
+            .is_some_and(|m| m.contains("wrong_header")),
         "{message}"
     );
     assert!(message["request_id"].is_string(), "{message}");
@@ -190,17 +242,32 @@ async fn exercise(env: &str, envs: &str, work: &Path) {
     redrive_args.extend(target);
     redrive_args.push("--all");
     let again = irisctl(&redrive_args);
-    assert_eq!(again.status.code(), Some(1), "{}", support::describe_output(&again));
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "{}",
+        support::describe_output(&again)
+    );
     assert!(String::from_utf8_lossy(&again.stdout).contains("still failing"));
     let listed = irisctl(&list_args);
-    assert_eq!(stdout_json("dlq list", &listed).as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        stdout_json("dlq list", &listed).as_array().map(Vec::len),
+        Some(1)
+    );
 
     // Replace the file, then redrive: succeeds and empties the queue.
     aws.s3
         .put_object()
         .bucket(&bucket)
         .key("batch/in/broken.csv")
-        .body(ByteStream::from(flowers_csv().lines().take(11).collect::<Vec<_>>().join("\n").into_bytes()))
+        .body(ByteStream::from(
+            flowers_csv()
+                .lines()
+                .take(11)
+                .collect::<Vec<_>>()
+                .join("\n")
+                .into_bytes(),
+        ))
         .send()
         .await
         .expect("replace the file");

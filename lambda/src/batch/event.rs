@@ -85,7 +85,8 @@ pub fn is_s3_object_created(event: &Value) -> bool {
 
 /// The file the event names. Call only when [`is_s3_object_created`] holds.
 pub fn parse(event: &Value) -> Result<BatchObject, EventError> {
-    let envelope = Envelope::deserialize(event).map_err(|e| EventError::Malformed(e.to_string()))?;
+    let envelope =
+        Envelope::deserialize(event).map_err(|e| EventError::Malformed(e.to_string()))?;
     debug_assert!(envelope.source == "aws.s3" && envelope.detail_type == "Object Created");
     let Detail { bucket, object } = envelope.detail;
     if !object.key.starts_with(INPUT_PREFIX) || object.key.len() == INPUT_PREFIX.len() {
@@ -98,9 +99,7 @@ pub fn parse(event: &Value) -> Result<BatchObject, EventError> {
         bucket: bucket.name,
         key: object.key,
         // "null" is S3's version id of objects written while versioning was off.
-        version_id: object
-            .version_id
-            .filter(|v| !v.is_empty() && v != "null"),
+        version_id: object.version_id.filter(|v| !v.is_empty() && v != "null"),
         size: object.size,
     })
 }
@@ -132,7 +131,10 @@ mod tests {
         assert!(is_s3_object_created(&e));
         let obj = parse(&e).expect("valid");
         assert_eq!(obj.bucket, "b");
-        assert_eq!(obj.version_id.as_deref(), Some("IYV3p45BT0ac8hjHg1houSdS1a.Mro8e"));
+        assert_eq!(
+            obj.version_id.as_deref(),
+            Some("IYV3p45BT0ac8hjHg1houSdS1a.Mro8e")
+        );
         assert_eq!(obj.size, Some(5));
         assert_eq!(obj.output_key(), "batch/out/flowers.csv.jsonl");
         assert_eq!(obj.summary_key(), "batch/out/flowers.csv.summary.json");
@@ -141,7 +143,10 @@ mod tests {
     #[test]
     fn refuses_keys_outside_the_input_prefix_and_malformed_events() {
         for key in ["models/x/model.bin", "batch/in/", "batch/out/a.jsonl"] {
-            assert!(matches!(parse(&event(key)), Err(EventError::OutsidePrefix { .. })), "{key}");
+            assert!(
+                matches!(parse(&event(key)), Err(EventError::OutsidePrefix { .. })),
+                "{key}"
+            );
         }
         let mut e = event("batch/in/a.csv");
         e["detail"]["object"] = json!({"size": 1});

@@ -56,7 +56,9 @@ pub enum FileError {
     WrongHeader { header: String, found: String },
     #[error("the file has more than {limit} rows (batch.max_rows); split it into smaller files")]
     TooManyRows { limit: usize },
-    #[error("the file has {size} bytes, over the {limit}-byte limit (batch.max_bytes); split it into smaller files")]
+    #[error(
+        "the file has {size} bytes, over the {limit}-byte limit (batch.max_bytes); split it into smaller files"
+    )]
     TooLarge { size: u64, limit: u64 },
 }
 
@@ -92,11 +94,7 @@ pub fn parse(bytes: &[u8], max_rows: usize) -> Result<Parsed, FileError> {
     };
     let first_trimmed = first.trim();
     let parsed = if first_trimmed.starts_with('{') {
-        let rows = collect(
-            std::iter::once(first).chain(lines),
-            max_rows,
-            json_line,
-        )?;
+        let rows = collect(std::iter::once(first).chain(lines), max_rows, json_line)?;
         Parsed {
             format: Format::JsonLines,
             rows,
@@ -173,10 +171,7 @@ fn csv_row(line: &str, columns: usize) -> Result<Features, BadRow> {
         return Err(BadRow {
             code: "wrong_field_count",
             field: None,
-            message: format!(
-                "the row has {} fields; the header has {columns}",
-                4 + extra
-            ),
+            message: format!("the row has {} fields; the header has {columns}", 4 + extra),
         });
     }
     Features::new(values).map_err(|err| BadRow {
@@ -222,11 +217,19 @@ mod tests {
 
     #[test]
     fn csv_with_and_without_the_label_column() {
-        let got = rows(&format!("{HEADER},species\n5.1,3.5,1.4,0.2,setosa\n\n6,3,5,2,\r\n"));
+        let got = rows(&format!(
+            "{HEADER},species\n5.1,3.5,1.4,0.2,setosa\n\n6,3,5,2,\r\n"
+        ));
         assert_eq!(got.len(), 2);
-        assert_eq!(got[0], Ok(Features::new([5.1, 3.5, 1.4, 0.2]).expect("valid")));
-        let got = parse(format!("\u{feff}{HEADER}\r\n5.1,3.5,1.4,0.2\r\n").as_bytes(), 100)
-            .expect("parses");
+        assert_eq!(
+            got[0],
+            Ok(Features::new([5.1, 3.5, 1.4, 0.2]).expect("valid"))
+        );
+        let got = parse(
+            format!("\u{feff}{HEADER}\r\n5.1,3.5,1.4,0.2\r\n").as_bytes(),
+            100,
+        )
+        .expect("parses");
         assert_eq!((got.format, got.rows.len()), (Format::Csv, 1));
     }
 
@@ -292,14 +295,20 @@ mod tests {
             (b"\n\n  \n", "empty_file"),
             (header_only.as_bytes(), "empty_file"),
             (b"a,b,c,d\n1,2,3,4\n", "wrong_header"),
-            (b"petal_width,petal_length,sepal_width,sepal_length\n1,2,3,4\n", "wrong_header"),
+            (
+                b"petal_width,petal_length,sepal_width,sepal_length\n1,2,3,4\n",
+                "wrong_header",
+            ),
         ];
         for (bytes, code) in cases {
             let err = parse(bytes, 100).expect_err(code);
             assert_eq!(err.code(), code, "{err}");
         }
         let many = format!("{HEADER}\n{}", "5,3,1,0.2\n".repeat(4));
-        assert_eq!(parse(many.as_bytes(), 3).expect_err("4 > 3").code(), "too_many_rows");
+        assert_eq!(
+            parse(many.as_bytes(), 3).expect_err("4 > 3").code(),
+            "too_many_rows"
+        );
         assert!(parse(many.as_bytes(), 4).is_ok());
     }
 }

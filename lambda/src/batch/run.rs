@@ -90,7 +90,15 @@ pub async fn run(
             "error": {"code": failure.code(), "message": failure.to_string()},
             "request_id": request_id,
         });
-        if let Err(reason) = put(client, &obj.bucket, &obj.error_key(), report.to_string().into_bytes(), "application/json").await {
+        if let Err(reason) = put(
+            client,
+            &obj.bucket,
+            &obj.error_key(),
+            report.to_string().into_bytes(),
+            "application/json",
+        )
+        .await
+        {
             tracing::warn!(event = "batch_error_report_not_written", request_id, error = %reason);
         }
     }
@@ -152,9 +160,15 @@ async fn score_object(
         reason,
     };
     let output_key = obj.output_key();
-    put(client, &obj.bucket, &output_key, scored.jsonl, "application/x-ndjson")
-        .await
-        .map_err(write_failed)?;
+    put(
+        client,
+        &obj.bucket,
+        &output_key,
+        scored.jsonl,
+        "application/x-ndjson",
+    )
+    .await
+    .map_err(write_failed)?;
     let duration_ms = started.elapsed().as_secs_f64() * 1e3;
     let summary = json!({
         "input": input_json(obj, etag),
@@ -168,9 +182,15 @@ async fn score_object(
         "output_key": output_key,
         "request_id": request_id,
     });
-    put(client, &obj.bucket, &obj.summary_key(), summary.to_string().into_bytes(), "application/json")
-        .await
-        .map_err(write_failed)?;
+    put(
+        client,
+        &obj.bucket,
+        &obj.summary_key(),
+        summary.to_string().into_bytes(),
+        "application/json",
+    )
+    .await
+    .map_err(write_failed)?;
     tracing::info!(
         event = "batch_scored",
         request_id,
@@ -194,7 +214,13 @@ fn input_json(obj: &BatchObject, etag: Option<String>) -> Value {
     })
 }
 
-async fn put(client: &Client, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), String> {
+async fn put(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+    content_type: &str,
+) -> Result<(), String> {
     client
         .put_object()
         .bucket(bucket)

@@ -56,7 +56,11 @@ pub fn score(rows: &[Result<Features, BadRow>], model: &Model) -> Scored {
 
     for (start, chunk) in rows.chunks(CHUNK).enumerate().map(|(i, c)| (i * CHUNK, c)) {
         batch.clear();
-        batch.extend(chunk.iter().filter_map(|r| r.as_ref().ok().map(|f| *f.values())));
+        batch.extend(
+            chunk
+                .iter()
+                .filter_map(|r| r.as_ref().ok().map(|f| *f.values())),
+        );
         model.predict_proba_into(&batch, &mut proba[..batch.len() * nc]);
         let mut next = 0;
         for (offset, row) in chunk.iter().enumerate() {
@@ -94,7 +98,9 @@ pub fn score(rows: &[Result<Features, BadRow>], model: &Model) -> Scored {
                     bad += 1;
                     out.extend_from_slice(b",\"error\":");
                     let body = match &err.field {
-                        Some(field) => serde_json::json!({"code": err.code, "field": field, "message": err.message}),
+                        Some(field) => {
+                            serde_json::json!({"code": err.code, "field": field, "message": err.message})
+                        }
                         None => serde_json::json!({"code": err.code, "message": err.message}),
                     };
                     // Writing JSON into a Vec cannot fail.
