@@ -254,8 +254,13 @@ fn a_model_that_fails_to_load_raises_an_alarm() {
     for env in all_envs() {
         let stack = service(&env);
         let filters = resources_of_type(&stack, "AWS::Logs::MetricFilter");
-        assert_eq!(filters.len(), 1, "{env}");
-        let f = &filters[0].1["Properties"];
+        // The model-load filter, next to the two batch ones (rows scored, failed files).
+        assert_eq!(filters.len(), 3, "{env}");
+        let f = &filters
+            .iter()
+            .find(|(id, _)| id == "ModelLoadFailuresFilter")
+            .expect("the model-load filter")
+            .1["Properties"];
         assert_eq!(f["FilterPattern"], "\"model_load_failed\"", "{env}");
         assert_eq!(f["LogGroupName"]["Ref"], "FunctionLogGroup", "{env}");
         let t = &f["MetricTransformations"][0];
