@@ -1,20 +1,60 @@
-//! A thin Lambda wrapper: one synchronous invocation (`RequestResponse`) of a function,
-//! returning whether the function reported an error and its payload. Must not interpret
-//! the payload.
+//! The Lambda calls irisctl makes: the account's concurrency (GetAccountSettings) and one
+//! function's reservation (GetFunctionConcurrency) for preflight, and one synchronous
+//! invocation (`RequestResponse`) for `dlq redrive`. Must not decide whether a reservation
+//! fits (preflight does) nor interpret an invocation's payload (cmd::dlq does).
 
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 
-use super::error::Failure;
+use super::error::CallFailed;
 
-#[derive(Debug, thiserror::Error)]
-#[error("Lambda Invoke of {function}: {message}")]
-pub struct LambdaError {
-    pub function: String,
-    pub status: Option<u16>,
-    pub code: Option<String>,
-    pub message: String,
+/// `AccountLimit` of GetAccountSettings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Concurrency {
+    /// `ConcurrentExecutions`: the account's limit in this region.
+    pub limit: i32,
+    /// `UnreservedConcurrentExecutions`: what no function has reserved.
+    pub unreserved: Option<i32>,
+}
+
+pub async fn account_concurrency(client: &Client) -> Result<Concurrency, CallFailed> {
+    let out = client
+        .get_account_settings()
+        .send()
+        .await
+        .map_err(|e| CallFailed::from_sdk("Lambda", "GetAccountSettings", "account", &e))?;
+    let limit = out.account_limit();
+    Ok(Concurrency {
+        limit: limit.map_or(0, |l| l.concurrent_executions()),
+        unreserved: limit.and_then(|l| l.unreserved_concurrent_executions()),
+    })
+}
+
+/// The executions `function` reserves now: `None` when it reserves none or does not
+/// exist yet (a first deploy).
+pub async fn reserved(client: &Client, function: &str) -> Result<Option<i32>, CallFailed> {
+    match client
+        .get_function_concurrency()
+        .function_name(function)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.reserved_concurrent_executions()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(CallFailed::from_sdk(
+            "Lambda",
+            "GetFunctionConcurrency",
+            function,
+            &err,
+        )),
+    }
 }
 
 /// What a synchronous invocation returned.
@@ -31,7 +71,7 @@ pub async fn invoke(
     client: &Client,
     function: &str,
     payload: Vec<u8>,
-) -> Result<Invoked, LambdaError> {
+) -> Result<Invoked, CallFailed> {
     let out = client
         .invoke()
         .function_name(function)
@@ -39,19 +79,7 @@ pub async fn invoke(
         .payload(Blob::new(payload))
         .send()
         .await
-        .map_err(|err| {
-            let Failure {
-                status,
-                code,
-                message,
-            } = Failure::from_sdk(&err);
-            LambdaError {
-                function: function.to_owned(),
-                status,
-                code,
-                message,
-            }
-        })?;
+        .map_err(|e| CallFailed::from_sdk("Lambda", "Invoke", function, &e))?;
     Ok(Invoked {
         function_error: out.function_error().map(str::to_owned),
         payload: out

@@ -4,21 +4,30 @@
 //! Owns: credential/region/endpoint loading ([`sdk_config`]), per-service client
 //! construction, the question "where will calls to service X go?" ([`endpoint`]), and
 //! every AWS API call irisctl makes, as typed methods of the per-service wrappers
-//! ([`cloudformation::Cfn`], [`s3::Bucket`], [`ecr::Ecr`], [`sqs::Queue`], [`lambda`],
-//! [`sts`]) that read SDK errors
+//! ([`cloudformation::Cfn`], [`s3::Bucket`], [`ecr::Ecr`], [`sqs::Queue`], [`sts`],
+//! [`lambda`] (preflight's reads and batch's redrive), and preflight's [`apigateway`],
+//! [`logs`], [`kms`], [`cognito`]) that read SDK errors
 //! one way (the `error` module). Code outside this module decides; it does not call the SDK.
 //! Must not: hold deployment logic, retry policy beyond the SDK's, or any knowledge of
 //! stacks and environments. Tests build their clients through these same functions, so
 //! what they exercise is what a user runs.
 
+pub mod apigateway;
 pub mod cloudformation;
+pub mod cognito;
+pub mod credentials;
 pub mod ecr;
 pub mod endpoint;
 mod error;
+pub mod kms;
 pub mod lambda;
+pub mod logs;
+pub mod reach;
 pub mod s3;
 pub mod sqs;
 pub mod sts;
+
+pub use error::{CallFailed, debug, set_debug};
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
@@ -66,12 +75,32 @@ pub fn sqs(conf: &SdkConfig) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(conf)
 }
 
-/// A Lambda client (`dlq redrive` invokes the function).
+/// An STS client (caller identity: which account a command is about to change).
+pub fn sts(conf: &SdkConfig) -> aws_sdk_sts::Client {
+    aws_sdk_sts::Client::new(conf)
+}
+
+/// An API Gateway (REST, v1) client: the account's logging role and throttle.
+pub fn apigateway(conf: &SdkConfig) -> aws_sdk_apigateway::Client {
+    aws_sdk_apigateway::Client::new(conf)
+}
+
+/// A Lambda client: account concurrency (preflight), the function's invocation (`dlq redrive`).
 pub fn lambda(conf: &SdkConfig) -> aws_sdk_lambda::Client {
     aws_sdk_lambda::Client::new(conf)
 }
 
-/// An STS client (caller identity: which account a command is about to change).
-pub fn sts(conf: &SdkConfig) -> aws_sdk_sts::Client {
-    aws_sdk_sts::Client::new(conf)
+/// A CloudWatch Logs client.
+pub fn logs(conf: &SdkConfig) -> aws_sdk_cloudwatchlogs::Client {
+    aws_sdk_cloudwatchlogs::Client::new(conf)
+}
+
+/// A KMS client.
+pub fn kms(conf: &SdkConfig) -> aws_sdk_kms::Client {
+    aws_sdk_kms::Client::new(conf)
+}
+
+/// A Cognito user pools client (served by moto on the emulators).
+pub fn cognito(conf: &SdkConfig) -> aws_sdk_cognitoidentityprovider::Client {
+    aws_sdk_cognitoidentityprovider::Client::new(conf)
 }

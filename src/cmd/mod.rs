@@ -14,6 +14,7 @@ pub mod local;
 pub mod man;
 pub mod package;
 pub mod plan;
+pub mod preflight;
 pub mod recover;
 pub mod render;
 pub mod session;

@@ -7,9 +7,11 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod artifact_identity;
 mod batch_scoring;
 mod cli_output;
 mod deploy;
 mod destroy;
 mod function_runs;
+mod preflight;
 mod sdk_wiring;

@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod account_and_endpoint_refusals;
 mod config_render_validate;
 mod contract;
 mod deploy_refusals;
@@ -16,6 +17,7 @@ mod destroy_stack_failures;
 mod env_lock;
 mod local_serve_refusals;
 mod package_zip;
+mod preflight_answers;
 mod rendered_templates;
 mod runtime_api_with_awslambdaric;
 mod stack_states;
