@@ -84,7 +84,8 @@ pub mod pins {
 }
 
 /// The environment variables the function reads at cold start (the service template sets
-/// them; `irisctl local serve` sets all but the optional [`function_env::MAX_BATCH`]).
+/// them; `irisctl local serve` sets all but the optional limits [`function_env::MAX_BATCH`],
+/// [`function_env::BATCH_MAX_ROWS`] and [`function_env::BATCH_MAX_BYTES`]).
 /// `lambda/tests/contract_with_irisctl.rs` checks that the function reads exactly these.
 pub mod function_env {
     pub const MODEL_BUCKET: &str = "MODEL_BUCKET";
@@ -94,8 +95,10 @@ pub mod function_env {
     pub const MANIFEST_KEY: &str = "MANIFEST_KEY";
     pub const MANIFEST_VERSION_ID: &str = "MANIFEST_VERSION_ID";
     pub const MAX_BATCH: &str = "MAX_BATCH";
+    pub const BATCH_MAX_ROWS: &str = "BATCH_MAX_ROWS";
+    pub const BATCH_MAX_BYTES: &str = "BATCH_MAX_BYTES";
     /// Every variable, required ones first.
-    pub const ALL: [&str; 7] = [
+    pub const ALL: [&str; 9] = [
         MODEL_BUCKET,
         MODEL_KEY,
         MODEL_VERSION_ID,
@@ -103,5 +106,7 @@ pub mod function_env {
         MANIFEST_KEY,
         MANIFEST_VERSION_ID,
         MAX_BATCH,
+        BATCH_MAX_ROWS,
+        BATCH_MAX_BYTES,
     ];
 }

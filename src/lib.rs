@@ -2,6 +2,7 @@
 //! three over one stack layer (`stack`), with thin AWS service wrappers at the edge. The binary (`main.rs`) only parses arguments.
 
 pub mod aws;
+pub mod batch;
 pub mod bootstrap;
 pub mod cmd;
 pub mod config;
@@ -9,6 +10,7 @@ pub mod contract;
 pub mod deploy;
 pub mod destroy;
 pub mod digest;
+pub mod dlq;
 pub mod exit;
 pub mod gc;
 pub mod image;

@@ -115,6 +115,16 @@ enum Command {
   irisctl outputs --env dev
   irisctl outputs --env dev --output json | jq -r '.[\"iris-dev-service\"].ApiUrl'")]
     Outputs(cmd::status::Args),
+    /// Score a file of flowers through the deployed function (S3 batch/in/ -> batch/out/).
+    #[command(after_help = "Examples:
+  irisctl batch submit --env local flowers.csv --wait
+  irisctl batch get --env local flowers.csv")]
+    Batch(cmd::batch::Args),
+    /// The env's dead-letter queue: failed asynchronous invocations, and sending them again.
+    #[command(after_help = "Examples:
+  irisctl dlq list --env local
+  irisctl dlq redrive --env local --all")]
+    Dlq(cmd::dlq::Args),
     /// Destroy ephemeral envs whose expiry passed (or older than --older-than).
     #[command(after_help = "Examples:
   irisctl gc --dry-run
@@ -202,6 +212,8 @@ fn main() -> ExitCode {
         Command::Unlock(args) => cmd::unlock::run(args),
         Command::Destroy(args) => cmd::destroy::run(args),
         Command::Gc(args) => cmd::gc::run(args),
+        Command::Batch(args) => cmd::batch::run(args),
+        Command::Dlq(args) => cmd::dlq::run(args),
         Command::Status(args) => cmd::status::run(args),
         Command::Outputs(args) => cmd::status::run_outputs(args),
         Command::Completions(args) => cmd::completions::run(args, Cli::command()),

@@ -18,9 +18,12 @@ pub const ENV_MODEL_SHA256: &str = "MODEL_SHA256";
 pub const ENV_MANIFEST_KEY: &str = "MANIFEST_KEY";
 pub const ENV_MANIFEST_VERSION_ID: &str = "MANIFEST_VERSION_ID";
 pub const ENV_MAX_BATCH: &str = "MAX_BATCH";
+pub const ENV_BATCH_MAX_ROWS: &str = "BATCH_MAX_ROWS";
+pub const ENV_BATCH_MAX_BYTES: &str = "BATCH_MAX_BYTES";
 /// Every variable the function reads: the service template sets exactly these, and
-/// `irisctl local serve` all but `MAX_BATCH` (lambda/tests/contract_with_irisctl.rs).
-pub const ENV_VARS: [&str; 7] = [
+/// `irisctl local serve` all but the optional limits `MAX_BATCH`, `BATCH_MAX_ROWS` and
+/// `BATCH_MAX_BYTES` (lambda/tests/contract_with_irisctl.rs).
+pub const ENV_VARS: [&str; 9] = [
     ENV_BUCKET,
     ENV_MODEL_KEY,
     ENV_MODEL_VERSION_ID,
@@ -28,7 +31,34 @@ pub const ENV_VARS: [&str; 7] = [
     ENV_MANIFEST_KEY,
     ENV_MANIFEST_VERSION_ID,
     ENV_MAX_BATCH,
+    ENV_BATCH_MAX_ROWS,
+    ENV_BATCH_MAX_BYTES,
 ];
+
+/// Rows per batch file when `BATCH_MAX_ROWS` is not set (irisctl's `batch.max_rows`
+/// default, which irisctl checks against the function's memory and timeout).
+pub const DEFAULT_BATCH_MAX_ROWS: usize = 100_000;
+/// Bytes per batch file when `BATCH_MAX_BYTES` is not set.
+pub const DEFAULT_BATCH_MAX_BYTES: u64 = 16 << 20;
+/// Upper bounds the function accepts (irisctl's config refuses larger values first).
+pub const BATCH_MAX_ROWS_CEILING: usize = 1_000_000;
+pub const BATCH_MAX_BYTES_CEILING: u64 = 256 << 20;
+
+/// The limits of one batch file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimits {
+    pub max_rows: usize,
+    pub max_bytes: u64,
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        BatchLimits {
+            max_rows: DEFAULT_BATCH_MAX_ROWS,
+            max_bytes: DEFAULT_BATCH_MAX_BYTES,
+        }
+    }
+}
 
 /// One S3 object: a key and, when pinned, its version id (`None` = latest, used on
 /// unversioned emulator buckets where the template passes an empty string).
@@ -55,6 +85,7 @@ pub struct Config {
     pub model_sha256: String,
     pub manifest: ObjectRef,
     pub max_batch: usize,
+    pub batch: BatchLimits,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -116,6 +147,34 @@ impl Config {
                 }
             },
         };
+        let bounded =
+            |name: &'static str, default: u64, ceiling: u64, reason: &'static str| match optional(
+                name,
+            ) {
+                None => Ok(default),
+                Some(raw) => match raw.parse::<u64>() {
+                    Ok(n) if (1..=ceiling).contains(&n) => Ok(n),
+                    _ => Err(ConfigError::Invalid {
+                        name,
+                        value: raw,
+                        reason,
+                    }),
+                },
+            };
+        let batch = BatchLimits {
+            max_rows: bounded(
+                ENV_BATCH_MAX_ROWS,
+                DEFAULT_BATCH_MAX_ROWS as u64,
+                BATCH_MAX_ROWS_CEILING as u64,
+                "expected a whole number from 1 to 1000000",
+            )? as usize,
+            max_bytes: bounded(
+                ENV_BATCH_MAX_BYTES,
+                DEFAULT_BATCH_MAX_BYTES,
+                BATCH_MAX_BYTES_CEILING,
+                "expected a whole number of bytes from 1 to 268435456",
+            )?,
+        };
         Ok(Config {
             bucket: required(ENV_BUCKET)?,
             model: ObjectRef {
@@ -128,6 +187,7 @@ impl Config {
                 version_id: optional(ENV_MANIFEST_VERSION_ID),
             },
             max_batch,
+            batch,
         })
     }
 }
@@ -203,5 +263,23 @@ mod tests {
         }
         let cfg = Config::from_lookup(env(&with(ENV_MAX_BATCH, "7"))).expect("valid");
         assert_eq!(cfg.max_batch, 7);
+    }
+
+    #[test]
+    fn batch_limits_default_and_refuse_bad_values() {
+        let cfg = Config::from_lookup(env(&full())).expect("valid");
+        assert_eq!(cfg.batch, BatchLimits::default());
+        for (name, bad) in [
+            (ENV_BATCH_MAX_ROWS, "0"),
+            (ENV_BATCH_MAX_ROWS, "1000001"),
+            (ENV_BATCH_MAX_ROWS, "many"),
+            (ENV_BATCH_MAX_BYTES, "-1"),
+            (ENV_BATCH_MAX_BYTES, "268435457"),
+        ] {
+            let err = Config::from_lookup(env(&with(name, bad))).expect_err(bad);
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        let cfg = Config::from_lookup(env(&with(ENV_BATCH_MAX_ROWS, "10"))).expect("valid");
+        assert_eq!(cfg.batch.max_rows, 10);
     }
 }

@@ -54,6 +54,15 @@ impl<L: Loader> App<L> {
         let _ = self.model().await;
     }
 
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The model for a batch invocation: the same cache as the API's requests.
+    pub async fn loaded(&self) -> Option<Arc<LoadedModel>> {
+        self.model().await.ok()
+    }
+
     /// The cached model, loading it when absent. `OnceCell` lets one concurrent caller
     /// load while the others wait, and stays empty when the load fails.
     async fn model(&self) -> Result<Arc<LoadedModel>, ()> {

@@ -1,12 +1,16 @@
 //! `bootstrap`: the Lambda entry point. Reads the config, loads the model during init,
-//! then hands invocations to `iris_lambda::handler::App` through the official runtime.
+//! then hands invocations to `iris_lambda::handler::App` through the official runtime:
+//! API Gateway proxy requests are answered, EventBridge S3 "Object Created" events are
+//! batch files to score (`iris_lambda::batch`); anything else fails the invocation.
 
 use std::sync::Arc;
 
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
+use iris_lambda::batch;
 use iris_lambda::config::Config;
 use iris_lambda::handler::{App, S3Loader};
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -45,20 +49,49 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             return Err(init_failed("Runtime.InitError.HttpClient", err).await);
         }
     };
-    let app = Arc::new(App::new(config, S3Loader(client)));
+    let app = Arc::new(App::new(config, S3Loader(client.clone())));
     app.warm().await;
 
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<ApiGatewayProxyRequest>| {
-            let app = Arc::clone(&app);
-            async move {
-                Ok::<_, lambda_runtime::Error>(
-                    app.handle(&event.payload, &event.context.request_id).await,
-                )
-            }
-        },
-    ))
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let app = Arc::clone(&app);
+        let client = client.clone();
+        async move { dispatch(&app, &client, event).await }
+    }))
     .await
+}
+
+async fn dispatch(
+    app: &App<S3Loader>,
+    client: &aws_sdk_s3::Client,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Diagnostic> {
+    let request_id = event.context.request_id.as_str();
+    if batch::event::is_s3_object_created(&event.payload) {
+        let model = app.loaded().await;
+        return batch::run::run(
+            client,
+            &app.config().batch,
+            model.as_deref(),
+            &event.payload,
+            request_id,
+        )
+        .await
+        .map_err(|failure| failure.diagnostic());
+    }
+    let request: ApiGatewayProxyRequest = serde_json::from_value(event.payload).map_err(|e| {
+        tracing::error!(event = "unknown_event", request_id, error = %e);
+        Diagnostic {
+            error_type: "Event.Unknown".into(),
+            error_message: format!(
+                "the event is neither an API Gateway proxy request nor an S3 Object Created event: {e}"
+            ),
+        }
+    })?;
+    let response = app.handle(&request, request_id).await;
+    serde_json::to_value(response).map_err(|e| Diagnostic {
+        error_type: "Response.Encode".into(),
+        error_message: e.to_string(),
+    })
 }
 
 /// Tell Lambda why init failed (`POST /runtime/init/error`, so the failure shows as that

@@ -1,6 +1,6 @@
 //! The function and irisctl agree on the function's environment: the service template
 //! irisctl renders sets exactly the variables the function reads, and `irisctl local
-//! serve` sets all of them but the optional `MAX_BATCH`. irisctl spells the names in
+//! serve` sets all of them but the optional limits (`MAX_BATCH`, `BATCH_MAX_*`). irisctl spells the names in
 //! `irisctl::contract::function_env` (the template is checked against it by irisctl's
 //! tests/offline/contract.rs), the function in `iris_lambda::config`; this test is what keeps the
 //! two equal.
@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use iris_lambda::config::{ENV_MAX_BATCH, ENV_VARS};
+use iris_lambda::config::{ENV_BATCH_MAX_BYTES, ENV_BATCH_MAX_ROWS, ENV_MAX_BATCH, ENV_VARS};
 use irisctl::contract::function_env;
 use irisctl::local::model_upload::ModelLocation;
 use irisctl::naming::StackKind;
@@ -27,9 +27,11 @@ fn environment_variables(template: &str) -> BTreeSet<String> {
 
 #[test]
 fn the_function_reads_exactly_the_contract_names() {
-    // Same names, same order: required ones first, the optional MAX_BATCH last.
+    // Same names, same order: required ones first, the optional limits last.
     assert_eq!(ENV_VARS, function_env::ALL);
     assert_eq!(ENV_MAX_BATCH, function_env::MAX_BATCH);
+    assert_eq!(ENV_BATCH_MAX_ROWS, function_env::BATCH_MAX_ROWS);
+    assert_eq!(ENV_BATCH_MAX_BYTES, function_env::BATCH_MAX_BYTES);
 }
 
 #[test]
@@ -48,7 +50,7 @@ fn the_service_template_sets_exactly_what_the_function_reads() {
 }
 
 #[test]
-fn local_serve_sets_every_variable_but_the_optional_batch_limit() {
+fn local_serve_sets_every_variable_but_the_optional_limits() {
     let location = ModelLocation {
         bucket: "b".into(),
         model_key: "k".into(),
@@ -60,7 +62,7 @@ fn local_serve_sets_every_variable_but_the_optional_batch_limit() {
     let set: BTreeSet<String> = location.env().into_iter().map(|(k, _)| k).collect();
     let wanted: BTreeSet<String> = ENV_VARS
         .iter()
-        .filter(|v| **v != ENV_MAX_BATCH)
+        .filter(|v| ![ENV_MAX_BATCH, ENV_BATCH_MAX_ROWS, ENV_BATCH_MAX_BYTES].contains(*v))
         .map(|v| (*v).to_owned())
         .collect();
     assert_eq!(set, wanted);

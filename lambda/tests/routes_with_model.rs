@@ -264,6 +264,7 @@ fn config() -> Config {
             version_id: None,
         },
         max_batch: 100,
+        batch: iris_lambda::config::BatchLimits::default(),
     }
 }
 

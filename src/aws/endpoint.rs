@@ -19,6 +19,7 @@ pub enum Service {
     Ecr,
     Sts,
     Lambda,
+    Sqs,
     Iam,
     CognitoIdentityProvider,
     ApiGateway,
@@ -27,12 +28,13 @@ pub enum Service {
 }
 
 impl Service {
-    pub const ALL: [Service; 10] = [
+    pub const ALL: [Service; 11] = [
         Service::S3,
         Service::CloudFormation,
         Service::Ecr,
         Service::Sts,
         Service::Lambda,
+        Service::Sqs,
         Service::Iam,
         Service::CognitoIdentityProvider,
         Service::ApiGateway,
@@ -48,6 +50,7 @@ impl Service {
             Service::Ecr => "ECR",
             Service::Sts => "STS",
             Service::Lambda => "Lambda",
+            Service::Sqs => "SQS",
             Service::Iam => "IAM",
             Service::CognitoIdentityProvider => "Cognito Identity Provider",
             Service::ApiGateway => "API Gateway",

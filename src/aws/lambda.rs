@@ -1,7 +1,11 @@
-//! Lambda's account concurrency (GetAccountSettings) and one function's reservation
-//! (GetFunctionConcurrency). Must not decide whether a reservation fits (preflight does).
+//! The Lambda calls irisctl makes: the account's concurrency (GetAccountSettings) and one
+//! function's reservation (GetFunctionConcurrency) for preflight, and one synchronous
+//! invocation (`RequestResponse`) for `dlq redrive`. Must not decide whether a reservation
+//! fits (preflight does) nor interpret an invocation's payload (cmd::dlq does).
 
 use aws_sdk_lambda::Client;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvocationType;
 
 use super::error::CallFailed;
 
@@ -51,4 +55,36 @@ pub async fn reserved(client: &Client, function: &str) -> Result<Option<i32>, Ca
             &err,
         )),
     }
+}
+
+/// What a synchronous invocation returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoked {
+    /// `Some("Unhandled")` (or another type) when the function failed; its payload then
+    /// holds `errorType` and `errorMessage`.
+    pub function_error: Option<String>,
+    pub payload: Vec<u8>,
+}
+
+/// Invokes `function` with `payload` and waits for its answer.
+pub async fn invoke(
+    client: &Client,
+    function: &str,
+    payload: Vec<u8>,
+) -> Result<Invoked, CallFailed> {
+    let out = client
+        .invoke()
+        .function_name(function)
+        .invocation_type(InvocationType::RequestResponse)
+        .payload(Blob::new(payload))
+        .send()
+        .await
+        .map_err(|e| CallFailed::from_sdk("Lambda", "Invoke", function, &e))?;
+    Ok(Invoked {
+        function_error: out.function_error().map(str::to_owned),
+        payload: out
+            .payload()
+            .map(|b| b.as_ref().to_vec())
+            .unwrap_or_default(),
+    })
 }

@@ -4,8 +4,9 @@
 //! Owns: credential/region/endpoint loading ([`sdk_config`]), per-service client
 //! construction, the question "where will calls to service X go?" ([`endpoint`]), and
 //! every AWS API call irisctl makes, as typed methods of the per-service wrappers
-//! ([`cloudformation::Cfn`], [`s3::Bucket`], [`ecr::Ecr`], [`sts`], and the reads of
-//! preflight: [`apigateway`], [`lambda`], [`logs`], [`kms`], [`cognito`]) that read SDK errors
+//! ([`cloudformation::Cfn`], [`s3::Bucket`], [`ecr::Ecr`], [`sqs::Queue`], [`sts`],
+//! [`lambda`] (preflight's reads and batch's redrive), and preflight's [`apigateway`],
+//! [`logs`], [`kms`], [`cognito`]) that read SDK errors
 //! one way (the `error` module). Code outside this module decides; it does not call the SDK.
 //! Must not: hold deployment logic, retry policy beyond the SDK's, or any knowledge of
 //! stacks and environments. Tests build their clients through these same functions, so
@@ -23,6 +24,7 @@ pub mod lambda;
 pub mod logs;
 pub mod reach;
 pub mod s3;
+pub mod sqs;
 pub mod sts;
 
 pub use error::{CallFailed, debug, set_debug};
@@ -68,6 +70,11 @@ pub fn ecr(conf: &SdkConfig) -> aws_sdk_ecr::Client {
     aws_sdk_ecr::Client::new(conf)
 }
 
+/// An SQS client (the env's dead-letter queue).
+pub fn sqs(conf: &SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(conf)
+}
+
 /// An STS client (caller identity: which account a command is about to change).
 pub fn sts(conf: &SdkConfig) -> aws_sdk_sts::Client {
     aws_sdk_sts::Client::new(conf)
@@ -78,7 +85,7 @@ pub fn apigateway(conf: &SdkConfig) -> aws_sdk_apigateway::Client {
     aws_sdk_apigateway::Client::new(conf)
 }
 
-/// A Lambda client: account concurrency.
+/// A Lambda client: account concurrency (preflight), the function's invocation (`dlq redrive`).
 pub fn lambda(conf: &SdkConfig) -> aws_sdk_lambda::Client {
     aws_sdk_lambda::Client::new(conf)
 }

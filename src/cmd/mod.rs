@@ -2,11 +2,13 @@
 //! `exit::Status`. Commands compose library modules; they hold no pipeline logic.
 
 pub mod args;
+pub mod batch;
 pub mod bootstrap;
 pub mod completions;
 pub mod config;
 pub mod deploy;
 pub mod destroy;
+pub mod dlq;
 pub mod gc;
 pub mod image;
 pub mod local;

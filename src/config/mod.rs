@@ -143,6 +143,21 @@ pub struct StorageSettings {
     pub access_log_days: Sourced<u32>,
 }
 
+/// Limits of one batch file (`batch/in/` in the env's bucket): the function refuses a
+/// larger file with a clear error, after checking them against its memory and timeout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchSettings {
+    pub max_rows: Sourced<u32>,
+    /// File size limit in MiB.
+    pub max_mb: Sourced<u32>,
+}
+
+impl BatchSettings {
+    pub fn max_bytes(&self) -> u64 {
+        u64::from(self.max_mb.value) << 20
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepositorySettings {
     /// Images the container repository keeps; older ones expire.
@@ -176,6 +191,7 @@ pub struct Config {
     pub logs: LogSettings,
     pub storage: StorageSettings,
     pub repository: RepositorySettings,
+    pub batch: BatchSettings,
     pub names: Names,
 }
 

@@ -26,6 +26,14 @@ pub(crate) struct RawEnv {
     pub logs: Option<RawLogs>,
     pub storage: Option<RawStorage>,
     pub repository: Option<RawRepository>,
+    pub batch: Option<RawBatch>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBatch {
+    pub max_rows: Field<u32>,
+    pub max_mb: Field<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -116,6 +124,7 @@ pub(crate) const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "logs",
             "storage",
             "repository",
+            "batch",
         ],
     ),
     (
@@ -165,6 +174,7 @@ pub(crate) const KNOWN_KEYS: &[(&str, &[&str])] = &[
         ],
     ),
     ("repository", &["keep_images"]),
+    ("batch", &["max_rows", "max_mb"]),
 ];
 
 /// Keys env files used to take, with what replaced each: a file that still sets one gets

@@ -10,8 +10,8 @@ use super::checks::{is_account_id, is_email, is_project, is_region, tag_problem}
 use super::error::ConfigError;
 use super::raw::{Field, RETIRED_KEYS, RawEnv};
 use super::{
-    AlarmSettings, ApiSettings, AuthMode, AuthSettings, Config, EnvKind, LambdaSettings,
-    LogSettings, RepositorySettings, Source, Sourced, StorageSettings,
+    AlarmSettings, ApiSettings, AuthMode, AuthSettings, BatchSettings, Config, EnvKind,
+    LambdaSettings, LogSettings, RepositorySettings, Source, Sourced, StorageSettings,
 };
 use crate::naming::Names;
 
@@ -449,6 +449,8 @@ pub(crate) fn resolve(
         1..=1000,
     )?;
 
+    let batch = resolve_batch(&cx, raw.batch.unwrap_or_default(), &lambda)?;
+
     let names = Names::derive(&project.value, env, &region.value);
     Ok(Config {
         env: env.to_string(),
@@ -468,8 +470,66 @@ pub(crate) fn resolve(
         logs: LogSettings { retention_days },
         storage,
         repository: RepositorySettings { keep_images },
+        batch,
         names,
     })
+}
+
+/// Bytes of memory one batch row can take in the function: the parsed row and its output
+/// line (about 200 bytes) with room for the vectors' growth.
+pub(crate) const BATCH_BYTES_PER_ROW: u64 = 400;
+/// Rows per second of function time a batch file is budgeted at: well under the measured
+/// scoring speed (docs/benchmarks.md), leaving the rest of the timeout to S3 transfers.
+pub(crate) const BATCH_ROWS_PER_S: u32 = 50_000;
+
+/// `batch.*`, checked against the function: the file plus its rows must fit in three
+/// quarters of `lambda.memory_mb`, and the rows in `lambda.timeout_s` at
+/// [`BATCH_ROWS_PER_S`].
+fn resolve_batch(
+    cx: &Ctx<'_>,
+    b: super::raw::RawBatch,
+    lambda: &LambdaSettings,
+) -> Result<BatchSettings, ConfigError> {
+    let rows_field = b.max_rows.clone();
+    let mb_field = b.max_mb.clone();
+    let batch = BatchSettings {
+        max_rows: cx.number(b.max_rows, 100_000, "batch.max_rows", 1..=1_000_000)?,
+        max_mb: cx.number(b.max_mb, 16, "batch.max_mb", 1..=256)?,
+    };
+    let memory = u64::from(lambda.memory_mb.value) << 20;
+    let needed = batch.max_bytes() + u64::from(batch.max_rows.value) * BATCH_BYTES_PER_ROW;
+    if needed > memory / 4 * 3 {
+        let message = format!(
+            "`batch.max_rows` {} and `batch.max_mb` {} need about {} MB of the function's memory, more than 3/4 of `lambda.memory_mb` {}; lower them or raise `lambda.memory_mb`",
+            batch.max_rows.value,
+            batch.max_mb.value,
+            needed.div_ceil(1 << 20),
+            lambda.memory_mb.value
+        );
+        return Err(match (rows_field.as_ref(), mb_field.as_ref()) {
+            (Some(spanned), _) => cx.error(spanned, message),
+            (None, Some(spanned)) => cx.error(spanned, message),
+            (None, None) => ConfigError::File {
+                file: cx.file.display().to_string(),
+                message,
+            },
+        });
+    }
+    let budget = lambda.timeout_s.value * BATCH_ROWS_PER_S;
+    if batch.max_rows.value > budget {
+        let message = format!(
+            "`batch.max_rows` is {}, more than the function can score within `lambda.timeout_s` {} at {BATCH_ROWS_PER_S} rows/s ({budget}); lower it or raise `lambda.timeout_s`",
+            batch.max_rows.value, lambda.timeout_s.value
+        );
+        return Err(match rows_field.as_ref() {
+            Some(spanned) => cx.error(spanned, message),
+            None => ConfigError::File {
+                file: cx.file.display().to_string(),
+                message,
+            },
+        });
+    }
+    Ok(batch)
 }
 
 /// Names an emulator env may have.

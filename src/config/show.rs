@@ -161,6 +161,8 @@ pub(crate) fn entries(c: &Config) -> Vec<Entry> {
         "repository.keep_images",
         &c.repository.keep_images,
     );
+    row(&mut out, "batch.max_rows", &c.batch.max_rows);
+    row(&mut out, "batch.max_mb", &c.batch.max_mb);
     let n = &c.names;
     let why = "project + env";
     derived(

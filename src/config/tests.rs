@@ -312,3 +312,40 @@ fn the_per_client_rate_is_derived_from_the_stage_rate_unless_set() {
     let err = load_err("api:\n  client_requests_per_5min: 5\n");
     assert!(err.contains("out of range: allowed 10..="), "{err}");
 }
+
+#[test]
+fn batch_limits_default_and_must_fit_the_function() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_env(dir.path(), "qa", "region: us-east-1\n");
+    let c = Config::load(dir.path(), "qa").expect("valid");
+    assert_eq!(
+        (c.batch.max_rows.value, c.batch.max_mb.value),
+        (100_000, 16)
+    );
+    assert_eq!(c.batch.max_bytes(), 16 << 20);
+
+    let err = load_err("batch:\n  max_rows: 0\n");
+    assert!(err.contains("`batch.max_rows` is 0, out of range"), "{err}");
+    let err = load_err("batch:\n  max_mb: 300\n");
+    assert!(err.contains("`batch.max_mb` is 300, out of range"), "{err}");
+    // 1,000,000 rows need ~400 MB: more than 3/4 of 512 MB.
+    let err = load_err("batch:\n  max_rows: 1000000\n");
+    assert!(err.contains("qa.yaml:2:13"), "{err}");
+    assert!(err.contains("raise `lambda.memory_mb`"), "{err}");
+    // 600,000 rows fit 1024 MB but not a 10 s timeout at 50,000 rows/s.
+    let err = load_err("lambda:\n  memory_mb: 1024\nbatch:\n  max_rows: 600000\n");
+    assert!(err.contains("`lambda.timeout_s` 10"), "{err}");
+    let err = load_err("lambda:\n  memory_mb: 128\nbatch:\n  max_mb: 64\n");
+    assert!(err.contains("qa.yaml:4:11"), "{err}");
+    assert!(
+        err.contains("`batch.max_rows` 100000 and `batch.max_mb` 64"),
+        "{err}"
+    );
+    write_env(
+        dir.path(),
+        "qa",
+        "lambda:\n  memory_mb: 1024\n  timeout_s: 20\nbatch:\n  max_rows: 600000\n  max_mb: 64\n",
+    );
+    let c = Config::load(dir.path(), "qa").expect("fits");
+    assert_eq!(c.batch.max_rows.value, 600_000);
+}

@@ -188,6 +188,16 @@ pub(crate) fn build(config: &Config) -> Value {
             "access_log_days": c.storage.access_log_days.value,
         },
         "logs": {"retention_days": c.logs.retention_days.value},
+        "batch": {
+            "max_rows": c.batch.max_rows.value,
+            "max_bytes": c.batch.max_bytes(),
+            "input_prefix": BATCH_INPUT_PREFIX,
+            "output_prefix": BATCH_OUTPUT_PREFIX,
+            "scored_event": BATCH_SCORED_EVENT,
+            "failed_event": BATCH_FAILED_EVENT,
+            "rows_metric": BATCH_ROWS_METRIC,
+            "failures_metric": BATCH_FAILURES_METRIC,
+        },
         "repository": {
             "keep_images": c.repository.keep_images.value,
             "lifecycle": repository_lifecycle(c.repository.keep_images.value),
@@ -202,7 +212,7 @@ pub(crate) fn build(config: &Config) -> Value {
             "evaluation_periods": al.evaluation_periods.value,
             "metric_alarms": metric_alarms,
         },
-        "dashboard_body": dashboard_body(api_name, stage),
+        "dashboard_body": dashboard_body(api_name, stage, &model_load_namespace(c)),
     })
 }
 
@@ -212,6 +222,18 @@ pub const RETRY_AFTER_S: u32 = 1;
 /// The `event` field of the function's log line when its model fails to load
 /// (lambda/src/handler.rs logs it): the metric filter counts lines holding it.
 pub const MODEL_LOAD_FAILED_EVENT: &str = "model_load_failed";
+
+/// Where batch files go in the env's bucket, and where their results come out
+/// (lambda/src/batch/event.rs uses the same prefixes).
+pub const BATCH_INPUT_PREFIX: &str = "batch/in/";
+pub const BATCH_OUTPUT_PREFIX: &str = "batch/out/";
+
+/// The `event` fields of the function's log lines for a scored and a failed batch file
+/// (lambda/src/batch/run.rs logs them); the batch metric filters count them.
+pub const BATCH_SCORED_EVENT: &str = "batch_scored";
+pub const BATCH_FAILED_EVENT: &str = "batch_failed";
+pub const BATCH_ROWS_METRIC: &str = "BatchRowsScored";
+pub const BATCH_FAILURES_METRIC: &str = "BatchFileFailures";
 
 /// The metric the model-load metric filter publishes.
 pub const MODEL_LOAD_FAILURES_METRIC: &str = "ModelLoadFailures";
@@ -297,7 +319,7 @@ fn access_log_format() -> String {
 }
 
 /// The dashboard JSON as a `!Sub` pattern (`${Function}` etc. filled in by CloudFormation).
-fn dashboard_body(api_name: &str, stage: &str) -> String {
+fn dashboard_body(api_name: &str, stage: &str, namespace: &str) -> String {
     let lambda = |metric: &str, stat: &str| json!(["AWS/Lambda", metric, "FunctionName", "${Function}", {"stat": stat}]);
     let api = |metric: &str, stat: &str| json!(["AWS/ApiGateway", metric, "ApiName", api_name, "Stage", stage, {"stat": stat}]);
     let widget = |x: u32, y: u32, title: &str, metrics: Vec<Value>| {
@@ -313,6 +335,12 @@ fn dashboard_body(api_name: &str, stage: &str) -> String {
             widget(0, 6, "API requests and 5XX", vec![api("Count", "Sum"), api("5XXError", "Sum"), api("4XXError", "Sum")]),
             widget(12, 6, "API latency p99 (ms)", vec![api("Latency", "p99")]),
             widget(0, 12, "Dead-letter queue messages", vec![json!(["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${DeadLetterQueue.QueueName}", {"stat": "Maximum"}])]),
+            widget(12, 12, "Batch rows scored, failed file attempts, dropped events", vec![
+                json!([namespace, BATCH_ROWS_METRIC, {"stat": "Sum"}]),
+                json!([namespace, BATCH_FAILURES_METRIC, {"stat": "Sum"}]),
+                lambda("AsyncEventsDropped", "Sum"),
+                lambda("DeadLetterErrors", "Sum"),
+            ]),
         ]
     }))
 }

@@ -25,18 +25,18 @@ use crate::support;
 
 const FLOWER: [f64; 4] = [6.7, 3.0, 5.2, 2.3];
 
-fn run(program: &Path, args: &[&str]) -> Output {
+pub(crate) fn run(program: &Path, args: &[&str]) -> Output {
     Command::new(program)
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()))
 }
 
-fn irisctl(args: &[&str]) -> Output {
+pub(crate) fn irisctl(args: &[&str]) -> Output {
     support::irisctl(args).output()
 }
 
-fn assert_ok(what: &str, out: &Output) {
+pub(crate) fn assert_ok(what: &str, out: &Output) {
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -47,7 +47,7 @@ fn assert_ok(what: &str, out: &Output) {
 
 /// `iris-model`, built next to irisctl (same profile). Always asked of cargo (a no-op
 /// when it is up to date): a binary merely found there may be older than this checkout.
-fn iris_model() -> PathBuf {
+pub(crate) fn iris_model() -> PathBuf {
     let binary = Path::new(env!("CARGO_BIN_EXE_irisctl")).with_file_name("iris-model");
     let profile_dir = binary.parent().and_then(Path::file_name);
     let mut build = Command::new(env!("CARGO"));
@@ -103,12 +103,12 @@ fn http(method: &str, url: &str, body: Option<&str>, headers: &[&str]) -> (u16, 
     (status, head, body)
 }
 
-fn parse(what: &str, text: &str) -> Value {
+pub(crate) fn parse(what: &str, text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{what} is not JSON ({e}): {text}"))
 }
 
 /// Delete the env's stacks in reverse order, emptying its buckets first.
-async fn cleanup(aws: &support::Aws, env: &str) {
+pub(crate) async fn cleanup(aws: &support::Aws, env: &str) {
     for kind in ["service", "auth", "storage"] {
         let name = format!("iris-{env}-{kind}");
         if let Ok(out) = aws.cfn.describe_stacks().stack_name(&name).send().await {
@@ -132,7 +132,7 @@ async fn cleanup(aws: &support::Aws, env: &str) {
     }
 }
 
-async fn service_output(aws: &support::Aws, env: &str, key: &str) -> String {
+pub(crate) async fn service_output(aws: &support::Aws, env: &str, key: &str) -> String {
     let stack = format!("iris-{env}-service");
     let out = aws
         .cfn
@@ -147,6 +147,25 @@ async fn service_output(aws: &support::Aws, env: &str, key: &str) -> String {
         .find(|o| o.output_key() == Some(key))
         .and_then(|o| o.output_value())
         .unwrap_or_else(|| panic!("{stack} has no output {key}"))
+        .to_owned()
+}
+
+/// The env's model bucket (the storage stack's output).
+pub(crate) async fn storage_bucket(aws: &support::Aws, env: &str) -> String {
+    let stack = format!("iris-{env}-storage");
+    let out = aws
+        .cfn
+        .describe_stacks()
+        .stack_name(&stack)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("describing {stack}: {e:?}"));
+    out.stacks()
+        .iter()
+        .flat_map(|s| s.outputs())
+        .find(|o| o.output_key() == Some(contract::storage::MODEL_BUCKET_NAME))
+        .and_then(|o| o.output_value())
+        .unwrap_or_else(|| panic!("{stack} has no bucket output"))
         .to_owned()
 }
 

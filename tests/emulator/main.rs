@@ -8,6 +8,7 @@
 mod support;
 
 mod artifact_identity;
+mod batch_scoring;
 mod cli_output;
 mod deploy;
 mod destroy;

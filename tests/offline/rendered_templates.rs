@@ -254,8 +254,13 @@ fn a_model_that_fails_to_load_raises_an_alarm() {
     for env in all_envs() {
         let stack = service(&env);
         let filters = resources_of_type(&stack, "AWS::Logs::MetricFilter");
-        assert_eq!(filters.len(), 1, "{env}");
-        let f = &filters[0].1["Properties"];
+        // The model-load filter, next to the two batch ones (rows scored, failed files).
+        assert_eq!(filters.len(), 3, "{env}");
+        let f = &filters
+            .iter()
+            .find(|(id, _)| id == "ModelLoadFailuresFilter")
+            .expect("the model-load filter")
+            .1["Properties"];
         assert_eq!(f["FilterPattern"], "\"model_load_failed\"", "{env}");
         assert_eq!(f["LogGroupName"]["Ref"], "FunctionLogGroup", "{env}");
         let t = &f["MetricTransformations"][0];
@@ -434,5 +439,106 @@ fn the_execution_log_group_is_the_stacks_and_exists_before_the_stage() {
             d["Resources"]["Stage"]["DependsOn"], "ExecutionLogGroup",
             "{env}"
         );
+    }
+}
+
+#[test]
+fn batch_files_reach_the_function_through_eventbridge_with_least_privilege() {
+    for env in all_envs() {
+        let stacks = render(&env);
+        let storage = &stacks[0];
+        let bucket = resources_of_type(storage, "AWS::S3::Bucket")
+            .into_iter()
+            .find(|(id, _)| id == "ModelBucket")
+            .map(|(_, r)| r)
+            .expect("model bucket");
+        assert_eq!(
+            bucket["Properties"]["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"],
+            true,
+            "{env}: the bucket sends its events to EventBridge"
+        );
+        // The storage stack names nothing of the service stack (no cycle).
+        assert!(!storage.body.contains("Function"), "{env}");
+
+        let service = stacks.last().expect("service");
+        let rules = resources_of_type(service, "AWS::Events::Rule");
+        assert_eq!(rules.len(), 1, "{env}: one batch rule");
+        let rule = &rules[0].1["Properties"];
+        let pattern = &rule["EventPattern"];
+        assert_eq!(pattern["source"], serde_json::json!(["aws.s3"]), "{env}");
+        assert_eq!(
+            pattern["detail-type"],
+            serde_json::json!(["Object Created"]),
+            "{env}"
+        );
+        assert_eq!(
+            pattern["detail"]["bucket"]["name"],
+            serde_json::json!([{"Ref": "ModelBucketName"}]),
+            "{env}"
+        );
+        assert_eq!(
+            pattern["detail"]["object"]["key"],
+            serde_json::json!([{"prefix": "batch/in/"}]),
+            "{env}"
+        );
+        assert_eq!(
+            rule["Targets"][0]["Arn"]["Fn::GetAtt"][0], "Function",
+            "{env}"
+        );
+        let permission = resources_of_type(service, "AWS::Lambda::Permission")
+            .into_iter()
+            .find(|(_, r)| r["Properties"]["Principal"] == "events.amazonaws.com")
+            .map(|(_, r)| r)
+            .expect("EventBridge may invoke the function");
+        assert_eq!(
+            permission["Properties"]["SourceArn"]["Fn::GetAtt"][0],
+            rules[0].0.as_str(),
+            "{env}: only this rule"
+        );
+
+        let config = resources_of_type(service, "AWS::Lambda::EventInvokeConfig");
+        let props = &config[0].1["Properties"];
+        assert_eq!(props["MaximumRetryAttempts"], 2, "{env}");
+        assert!(
+            props.get("DestinationConfig").is_none(),
+            "{env}: a destination on the DLQ too would queue every failure twice"
+        );
+        let function = resources_of_type(service, "AWS::Lambda::Function");
+        assert_eq!(
+            function[0].1["Properties"]["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0],
+            "DeadLetterQueue"
+        );
+
+        let role = resources_of_type(service, "AWS::IAM::Role")
+            .into_iter()
+            .find(|(id, _)| id == "FunctionRole")
+            .map(|(_, r)| r)
+            .expect("function role");
+        let statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            .as_array()
+            .expect("statements")
+            .clone();
+        let by_sid = |sid: &str| {
+            statements
+                .iter()
+                .find(|s| s["Sid"] == sid)
+                .unwrap_or_else(|| panic!("{env}: statement {sid}"))
+                .clone()
+        };
+        assert_eq!(
+            by_sid("ReadBatchInputsOnly")["Resource"],
+            serde_json::json!({"Fn::Sub": "${ModelBucketArn}/batch/in/*"})
+        );
+        let write = by_sid("WriteBatchOutputsOnly");
+        assert_eq!(write["Action"], "s3:PutObject");
+        assert_eq!(
+            write["Resource"],
+            serde_json::json!({"Fn::Sub": "${ModelBucketArn}/batch/out/*"})
+        );
+        let puts: Vec<_> = statements
+            .iter()
+            .filter(|s| s.to_string().contains("s3:PutObject"))
+            .collect();
+        assert_eq!(puts.len(), 1, "{env}: the function writes only batch/out/");
     }
 }

@@ -268,6 +268,30 @@ impl Bucket {
         Ok(out.version_id().unwrap_or_default().to_owned())
     }
 
+    /// PutObject, replacing whatever the key held. Returns the new object's entity tag and
+    /// version.
+    pub async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<Written, S3Error> {
+        let out = self
+            .client
+            .put_object()
+            .bucket(&self.name)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| S3Error::from_sdk("PutObject", &self.name, key, e))?;
+        Ok(Written {
+            etag: out.e_tag().unwrap_or_default().to_owned(),
+            version_id: real_version(out.version_id()),
+        })
+    }
+
     /// PutObject with `If-None-Match: *`: fails with a precondition error when the key
     /// exists. Returns the new object's entity tag and version.
     pub async fn put_if_absent(&self, key: &str, body: Vec<u8>) -> Result<Written, S3Error> {

@@ -1,0 +1,48 @@
+//! Batch scoring speed in one function process: the same `parse` → `score` the function
+//! runs on a batch file (from its bytes in memory to the JSON-lines output), timed on a
+//! file given on the command line. Prints one JSON object; bench/compare_batch.sh puts it
+//! next to pandas + scikit-learn doing the same file.
+//!
+//! Usage: batch_speed MODEL_DIR FILE [REPEAT]
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use iris_lambda::batch::{parse, score};
+use iris_model::Artifact;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let usage = "usage: batch_speed MODEL_DIR FILE [REPEAT]";
+    let model_dir = PathBuf::from(args.next().ok_or(usage)?);
+    let file = PathBuf::from(args.next().ok_or(usage)?);
+    let repeat: usize = args.next().map(|r| r.parse()).transpose()?.unwrap_or(5);
+    let artifact = Artifact::load(&model_dir)?;
+    let bytes = std::fs::read(&file)?;
+    let mut times = Vec::new();
+    let mut rows = 0;
+    let mut out_bytes = 0;
+    for _ in 0..repeat.max(1) {
+        let started = Instant::now();
+        let parsed = parse::parse(&bytes, usize::MAX)?;
+        let scored = score::score(&parsed.rows, &artifact.model);
+        times.push(started.elapsed().as_secs_f64());
+        rows = parsed.rows.len();
+        out_bytes = scored.jsonl.len();
+        std::hint::black_box(scored);
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    println!(
+        "{}",
+        serde_json::json!({
+            "rows": rows,
+            "input_bytes": bytes.len(),
+            "output_bytes": out_bytes,
+            "median_s": median,
+            "rows_per_s": rows as f64 / median,
+            "repeat": times.len(),
+        })
+    );
+    Ok(())
+}
