@@ -90,6 +90,14 @@ enum Command {
   irisctl status --env dev
   irisctl status --env dev --output json | jq .lock")]
     Status(cmd::status::Args),
+    /// Print an access token for an env's machine client (Cognito, or local serve's issuer).
+    #[command(after_help = "Examples:
+  irisctl token --env dev
+  curl -H \"Authorization: Bearer $(irisctl token --env dev)\" \"$API_URL/model\"
+  irisctl token --env local --output json | jq .expires_at")]
+    Token(cmd::token::Args),
+    /// The stage gate: golden set, auth refusals, validation, live model, latency.
+    Smoke(cmd::smoke::Args),
     /// Print every output of an env's stacks.
     #[command(after_help = "Examples:
   irisctl outputs --env dev
@@ -150,6 +158,8 @@ fn main() -> ExitCode {
         Command::Gc(args) => cmd::gc::run(args),
         Command::Status(args) => cmd::status::run(args),
         Command::Outputs(args) => cmd::status::run_outputs(args),
+        Command::Token(args) => cmd::token::run(args),
+        Command::Smoke(args) => cmd::smoke::run(args),
         Command::Completions(args) => cmd::completions::run(args, Cli::command()),
         Command::Man(args) => cmd::man::run(args, Cli::command()),
     };

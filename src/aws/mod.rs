@@ -11,6 +11,7 @@
 //! what they exercise is what a user runs.
 
 pub mod cloudformation;
+pub mod cognito;
 pub mod ecr;
 pub mod endpoint;
 mod error;
@@ -56,6 +57,11 @@ pub fn cloudformation(conf: &SdkConfig) -> aws_sdk_cloudformation::Client {
 /// An ECR client (served by moto on the emulators, through `AWS_ENDPOINT_URL_ECR`).
 pub fn ecr(conf: &SdkConfig) -> aws_sdk_ecr::Client {
     aws_sdk_ecr::Client::new(conf)
+}
+
+/// A Cognito user pools client (moto on the emulators).
+pub fn cognito(conf: &SdkConfig) -> aws_sdk_cognitoidentityprovider::Client {
+    aws_sdk_cognitoidentityprovider::Client::new(conf)
 }
 
 /// An STS client (caller identity: which account a command is about to change).

@@ -7,7 +7,7 @@
 pub mod account;
 pub mod api_definition;
 pub mod cfn;
-mod context;
+pub mod context;
 pub mod custom_names;
 
 use std::path::{Path, PathBuf};

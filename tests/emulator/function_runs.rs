@@ -25,7 +25,7 @@ use crate::support;
 
 const FLOWER: [f64; 4] = [6.7, 3.0, 5.2, 2.3];
 
-fn run(program: &Path, args: &[&str]) -> Output {
+pub(crate) fn run(program: &Path, args: &[&str]) -> Output {
     Command::new(program)
         .args(args)
         .output()
@@ -36,7 +36,7 @@ fn irisctl(args: &[&str]) -> Output {
     support::irisctl(args).output()
 }
 
-fn assert_ok(what: &str, out: &Output) {
+pub(crate) fn assert_ok(what: &str, out: &Output) {
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -47,7 +47,7 @@ fn assert_ok(what: &str, out: &Output) {
 
 /// `iris-model`, built next to irisctl (same profile). Always asked of cargo (a no-op
 /// when it is up to date): a binary merely found there may be older than this checkout.
-fn iris_model() -> PathBuf {
+pub(crate) fn iris_model() -> PathBuf {
     let binary = Path::new(env!("CARGO_BIN_EXE_irisctl")).with_file_name("iris-model");
     let profile_dir = binary.parent().and_then(Path::file_name);
     let mut build = Command::new(env!("CARGO"));
@@ -108,7 +108,7 @@ fn parse(what: &str, text: &str) -> Value {
 }
 
 /// Delete the env's stacks in reverse order, emptying its buckets first.
-async fn cleanup(aws: &support::Aws, env: &str) {
+pub(crate) async fn cleanup(aws: &support::Aws, env: &str) {
     for kind in ["service", "auth", "storage"] {
         let name = format!("iris-{env}-{kind}");
         if let Ok(out) = aws.cfn.describe_stacks().stack_name(&name).send().await {

@@ -8,7 +8,9 @@
 mod support;
 
 mod cli_output;
+mod cognito_tokens;
 mod deploy;
 mod destroy;
 mod function_runs;
 mod sdk_wiring;
+mod smoke_gate;

@@ -14,6 +14,7 @@ mod destroy_emptying;
 mod destroy_refusals;
 mod destroy_stack_failures;
 mod env_lock;
+mod local_serve_contract;
 mod local_serve_refusals;
 mod package_zip;
 mod rendered_templates;
