@@ -65,9 +65,11 @@ impl Http {
             .body(Full::new(Bytes::from(body)))
             .with_context(|| format!("{url} is not a valid URL"))?;
         for (name, value) in headers {
-            let name = HeaderName::try_from(*name).with_context(|| format!("header name {name}"))?;
+            let name =
+                HeaderName::try_from(*name).with_context(|| format!("header name {name}"))?;
             // Never echo the value: it may be a token or a secret.
-            let value = HeaderValue::from_str(value).with_context(|| format!("the value of header {name} is not valid"))?;
+            let value = HeaderValue::from_str(value)
+                .with_context(|| format!("the value of header {name} is not valid"))?;
             req.headers_mut().insert(name, value);
         }
         let call = async {
@@ -82,7 +84,11 @@ impl Http {
         };
         match tokio::time::timeout(self.timeout, call).await {
             Ok(reply) => reply.with_context(|| format!("{method} {} failed", without_query(url))),
-            Err(_) => anyhow::bail!("{method} {} did not answer within {:?}", without_query(url), self.timeout),
+            Err(_) => anyhow::bail!(
+                "{method} {} did not answer within {:?}",
+                without_query(url),
+                self.timeout
+            ),
         }
     }
 }

@@ -93,8 +93,7 @@ enum Command {
     /// Print an access token for an env's machine client (Cognito, or local serve's issuer).
     #[command(after_help = "Examples:
   irisctl token --env dev
-  curl -H \"Authorization: Bearer $(irisctl token --env dev)\" \"$API_URL/model\"
-  irisctl token --env local --output json | jq .expires_at")]
+  irisctl token --env dev --local --output json | jq -r .access_token")]
     Token(cmd::token::Args),
     /// The stage gate: golden set, auth refusals, validation, live model, latency.
     Smoke(cmd::smoke::Args),

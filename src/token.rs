@@ -78,8 +78,9 @@ impl LocalServeRecord {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
-        let record: LocalServeRecord = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a local serve record; delete it", path.display()))?;
+        let record: LocalServeRecord = serde_json::from_str(&text).with_context(|| {
+            format!("{} is not a local serve record; delete it", path.display())
+        })?;
         // A record whose process is gone is stale (killed without cleaning up).
         if !Path::new(&format!("/proc/{}", record.pid)).exists() {
             return Ok(None);
@@ -115,7 +116,8 @@ pub async fn client_credentials(
     for (k, v) in extra {
         form.append_pair(k, v);
     }
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{client_secret}"));
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{client_secret}"));
     let auth = format!("Basic {basic}");
     let reply = http
         .send(

@@ -6,7 +6,11 @@ use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata as _;
 
 /// The client secret of `client_id` in `pool_id` (DescribeUserPoolClient).
-pub async fn client_secret(client: &Client, pool_id: &str, client_id: &str) -> anyhow::Result<String> {
+pub async fn client_secret(
+    client: &Client,
+    pool_id: &str,
+    client_id: &str,
+) -> anyhow::Result<String> {
     let out = client
         .describe_user_pool_client()
         .user_pool_id(pool_id)

@@ -27,9 +27,8 @@ pub enum LocalCommand {
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   irisctl local serve --bootstrap target/debug/bootstrap --model .demo/model
-  irisctl local serve --zip .demo/package/lambda.zip --model .demo/model --port 0
-  irisctl local serve --command 'python -m awslambdaric app.handler' --function-env LOG_LEVEL=debug
-  irisctl local serve --env dev --zip .demo/package/lambda.zip --model .demo/model --port 0")]
+  irisctl local serve --env dev --zip .demo/package/lambda.zip --model .demo/model --port 0
+  irisctl local serve --command 'python -m awslambdaric app.handler' --function-env LOG_LEVEL=debug")]
 pub struct ServeArgs {
     /// Serve this env's API contract, read from its rendered service template: the
     /// COGNITO_USER_POOLS authorizer (tokens from a local issuer this command runs; `irisctl
@@ -203,9 +202,7 @@ async fn serve_command(args: ServeArgs) -> anyhow::Result<()> {
         Some(name) => Some(super::local_contract::prepare(&args.envs, name).await?),
         None => None,
     };
-    let max_batch = args
-        .max_batch
-        .or(contract.as_ref().map(|c| c.max_batch));
+    let max_batch = args.max_batch.or(contract.as_ref().map(|c| c.max_batch));
     if let Some(n) = max_batch {
         env.push(("MAX_BATCH".into(), n.to_string()));
     }
@@ -249,7 +246,9 @@ async fn serve_command(args: ServeArgs) -> anyhow::Result<()> {
                     }
                     written = Some(path);
                 }
-                Err(err) => eprintln!("local: cannot record this run for `irisctl token` and `smoke`: {err:#}"),
+                Err(err) => eprintln!(
+                    "local: cannot record this run for `irisctl token` and `smoke`: {err:#}"
+                ),
             }
         }
         // Tests and scripts read this line; keep its shape.

@@ -11,8 +11,8 @@ use anyhow::Context as _;
 
 use super::args::EnvsDir;
 use crate::config::Config;
-use crate::gateway::ApiContract;
 use crate::contract;
+use crate::gateway::ApiContract;
 use crate::local::IssuerServer;
 use crate::local::gate::Gate;
 use crate::local::issuer::LocalIssuer;
@@ -34,7 +34,8 @@ pub const UNUSED_SCOPE: &str = "unused";
 /// The API contract of `config`'s env, from its rendered service template.
 pub fn prepare_contract(config: &Config) -> anyhow::Result<ApiContract> {
     let env = &config.env;
-    let stacks = crate::render::render_env(config).with_context(|| format!("rendering env `{env}`"))?;
+    let stacks =
+        crate::render::render_env(config).with_context(|| format!("rendering env `{env}`"))?;
     let service = stacks
         .iter()
         .find(|s| s.kind == StackKind::Service)
@@ -43,8 +44,9 @@ pub fn prepare_contract(config: &Config) -> anyhow::Result<ApiContract> {
         contract::auth::PREDICT_SCOPE.to_owned(),
         crate::render::context::predict_scope(config),
     )]);
-    crate::gateway::definition::read(&service.body, &parameters)
-        .with_context(|| format!("reading the API contract of env `{env}` from its service template"))
+    crate::gateway::definition::read(&service.body, &parameters).with_context(|| {
+        format!("reading the API contract of env `{env}` from its service template")
+    })
 }
 
 pub async fn prepare(envs: &EnvsDir, env: &str) -> anyhow::Result<LocalContract> {
@@ -53,16 +55,24 @@ pub async fn prepare(envs: &EnvsDir, env: &str) -> anyhow::Result<LocalContract>
     eprintln!(
         "local: env {env}: {} methods, {}, throttle {}, {} gateway responses (from the rendered service template)",
         api.methods.len(),
-        if api.has_authorizer() { "COGNITO_USER_POOLS authorizer" } else { "no authorizer" },
-        api.throttle
-            .map_or("none".to_owned(), |t| format!("{}/s burst {}", t.rate, t.burst)),
+        if api.has_authorizer() {
+            "COGNITO_USER_POOLS authorizer"
+        } else {
+            "no authorizer"
+        },
+        api.throttle.map_or("none".to_owned(), |t| format!(
+            "{}/s burst {}",
+            t.rate, t.burst
+        )),
         api.responses.len(),
     );
     let (issuer, record) = if api.has_authorizer() {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
             .context("binding the local token issuer on 127.0.0.1")?;
-        let addr = listener.local_addr().context("reading the issuer's address")?;
+        let addr = listener
+            .local_addr()
+            .context("reading the issuer's address")?;
         let url = format!("http://{addr}");
         let api_scopes = api.scopes();
         let mut scopes = api_scopes.clone();

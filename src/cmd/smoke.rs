@@ -94,7 +94,10 @@ async fn smoke_command(args: Args) -> anyhow::Result<Status> {
                 let good = super::token::grant(&args.target, false, None).await?;
                 Auth::Tokens {
                     good: good.access_token,
-                    unscoped: Err("the env's pool has one machine client, allowed only the predict scope".into()),
+                    unscoped: Err(
+                        "the env's pool has one machine client, allowed only the predict scope"
+                            .into(),
+                    ),
                     expiring: Err("Cognito's shortest access token lives 5 minutes".into()),
                 }
             }
@@ -103,23 +106,48 @@ async fn smoke_command(args: Args) -> anyhow::Result<Status> {
     // The env's live model; for a local serve of an env not deployed, the one it serves.
     let local_sha = local.as_ref().and_then(|l| l.model_sha256.clone());
     let live_sha256 = match (&deployed, local_sha) {
-        (Ok(Deployed { live_sha256: Some(sha), .. }), _) => Ok(sha.clone()),
+        (
+            Ok(Deployed {
+                live_sha256: Some(sha),
+                ..
+            }),
+            _,
+        ) => Ok(sha.clone()),
         (Ok(_), Some(sha)) => Ok(sha),
-        (Ok(_), None) => Err(format!("`irisctl status --env {env}` shows no live model (service stack not deployed)")),
+        (Ok(_), None) => Err(format!(
+            "`irisctl status --env {env}` shows no live model (service stack not deployed)"
+        )),
         (Err(why), Some(sha)) => {
-            eprintln!("smoke: `irisctl status --env {env}` cannot be read ({why}); the live model is the one local serve serves");
+            eprintln!(
+                "smoke: `irisctl status --env {env}` cannot be read ({why}); the live model is the one local serve serves"
+            );
             Ok(sha)
         }
-        (Err(why), None) => Err(format!("`irisctl status --env {env}` cannot be read: {why}")),
+        (Err(why), None) => Err(format!(
+            "`irisctl status --env {env}` cannot be read: {why}"
+        )),
     };
     let scratch = tempfile::tempdir().context("creating a temporary directory")?;
     let golden = match &args.model {
         Some(dir) => golden_of(dir),
         None => match &deployed {
-            Ok(Deployed { model: Some((bucket, model_key, manifest_key)), .. }) => {
-                match download(&args.target, bucket, model_key, manifest_key, scratch.path()).await {
+            Ok(Deployed {
+                model: Some((bucket, model_key, manifest_key)),
+                ..
+            }) => {
+                match download(
+                    &args.target,
+                    bucket,
+                    model_key,
+                    manifest_key,
+                    scratch.path(),
+                )
+                .await
+                {
                     Ok(()) => golden_of(scratch.path()),
-                    Err(e) => Err(format!("reading the live model from s3://{bucket}/{model_key}: {e:#}")),
+                    Err(e) => Err(format!(
+                        "reading the live model from s3://{bucket}/{model_key}: {e:#}"
+                    )),
                 }
             }
             _ => Err("no live model to take the golden set from; pass --model DIR".to_owned()),
@@ -136,7 +164,10 @@ async fn smoke_command(args: Args) -> anyhow::Result<Status> {
     };
     let report = smoke::run(&http, &target).await;
     match args.output {
-        SmokeOutput::Json => println!("{}", serde_json::to_string_pretty(&report.json()).context("writing JSON")?),
+        SmokeOutput::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report.json()).context("writing JSON")?
+        ),
         SmokeOutput::Markdown => print!("{}", report.markdown()),
         SmokeOutput::Text => print!("{}", report.text()),
     }
@@ -150,8 +181,15 @@ async fn smoke_command(args: Args) -> anyhow::Result<Status> {
 
 async fn local_tokens(http: &Http, record: &LocalIssuerRecord) -> anyhow::Result<Auth> {
     let ask = |scope: String, extra: &'static [(&'static str, &'static str)]| async move {
-        crate::token::client_credentials(http, &record.token_url, &record.client_id, &record.client_secret, Some(&scope), extra)
-            .await
+        crate::token::client_credentials(
+            http,
+            &record.token_url,
+            &record.client_id,
+            &record.client_secret,
+            Some(&scope),
+            extra,
+        )
+        .await
     };
     let good = ask(record.api_scopes.join(" "), &[]).await?;
     let unscoped: Vec<String> = record
@@ -207,11 +245,23 @@ async fn deployed(target: &EnvArgs) -> Result<Deployed, String> {
     })
 }
 
-async fn download(target: &EnvArgs, bucket: &str, model_key: &str, manifest_key: &str, dir: &Path) -> anyhow::Result<()> {
+async fn download(
+    target: &EnvArgs,
+    bucket: &str,
+    model_key: &str,
+    manifest_key: &str,
+    dir: &Path,
+) -> anyhow::Result<()> {
     let sdk = aws::sdk_config_in(&target.load()?.region.value).await;
     let bucket = Bucket::new(aws::s3(&sdk), bucket);
-    for (key, file) in [(model_key, iris_model::MODEL_FILE), (manifest_key, iris_model::MANIFEST_FILE)] {
-        let fetched = bucket.get(key).await?.with_context(|| format!("s3://{}/{key} does not exist", bucket.name()))?;
+    for (key, file) in [
+        (model_key, iris_model::MODEL_FILE),
+        (manifest_key, iris_model::MANIFEST_FILE),
+    ] {
+        let fetched = bucket
+            .get(key)
+            .await?
+            .with_context(|| format!("s3://{}/{key} does not exist", bucket.name()))?;
         std::fs::write(dir.join(file), fetched.body).with_context(|| format!("writing {file}"))?;
     }
     Ok(())
@@ -230,15 +280,26 @@ fn golden_of(dir: &Path) -> Result<Golden, String> {
         ));
     }
     let data = iris_model::Dataset::builtin().map_err(|e| e.to_string())?;
-    let split = iris_model::split::stratified(&data, m.params.test_fraction, m.seed).map_err(|e| e.to_string())?;
-    let mut rows = Vec::new();
-    let mut expected = Vec::new();
-    for &i in &split.test {
-        let features = iris_model::Features::new(data.rows[i]).map_err(|e| e.to_string())?;
-        let p = artifact.model.predict(&features);
-        rows.push(data.rows[i]);
-        expected.push((p.species.clone(), p.probabilities.iter().cloned().collect::<BTreeMap<_, _>>()));
-    }
+    let split = iris_model::split::stratified(&data, m.params.test_fraction, m.seed)
+        .map_err(|e| e.to_string())?;
+    let rows: Vec<[f64; 4]> = split.test.iter().map(|&i| data.rows[i]).collect();
+    let features = rows
+        .iter()
+        .map(|r| iris_model::Features::new(*r))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    // The batch path, as the function scores a batch.
+    let expected = artifact
+        .model
+        .predict_batch(&features)
+        .into_iter()
+        .map(|p| {
+            (
+                p.species,
+                p.probabilities.into_iter().collect::<BTreeMap<_, _>>(),
+            )
+        })
+        .collect();
     Ok(Golden {
         source: format!(
             "held-out rows of model {} replayed through the local model crate",

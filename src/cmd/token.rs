@@ -46,12 +46,19 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
     session::runtime()?.block_on(async {
         let granted = grant(&args.target, args.local, None).await?;
         if args.output.is_json() {
-            println!("{}", serde_json::to_string_pretty(&granted).context("writing JSON")?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&granted).context("writing JSON")?
+            );
         } else {
             println!("{}", granted.access_token);
             eprintln!(
                 "token for env {} from {} ({}): expires in {} s, scope {}",
-                args.target.env, granted.issuer, granted.token_url, granted.expires_in, granted.scope
+                args.target.env,
+                granted.issuer,
+                granted.token_url,
+                granted.expires_in,
+                granted.scope
             );
         }
         Ok(Status::Success)
@@ -99,8 +106,10 @@ pub async fn grant(target: &EnvArgs, local: bool, scope: Option<&str>) -> anyhow
         Some(s) => s.to_owned(),
         None => output(auth::PREDICT_SCOPE)?,
     };
-    let secret = aws::cognito::client_secret(&aws::cognito(&session.sdk), &pool, &client_id).await?;
-    let t = token::client_credentials(&http, &token_url, &client_id, &secret, Some(&scope), &[]).await?;
+    let secret =
+        aws::cognito::client_secret(&aws::cognito(&session.sdk), &pool, &client_id).await?;
+    let t = token::client_credentials(&http, &token_url, &client_id, &secret, Some(&scope), &[])
+        .await?;
     Ok(granted(t, "cognito", token_url))
 }
 
@@ -108,7 +117,10 @@ pub async fn grant(target: &EnvArgs, local: bool, scope: Option<&str>) -> anyhow
 pub fn local_record(env: &str) -> anyhow::Result<LocalIssuerRecord> {
     let dir = token::local_dir();
     match LocalServeRecord::read(&dir, env)? {
-        Some(LocalServeRecord { issuer: Some(issuer), .. }) => Ok(issuer),
+        Some(LocalServeRecord {
+            issuer: Some(issuer),
+            ..
+        }) => Ok(issuer),
         Some(_) => bail!(
             "the `irisctl local serve --env {env}` that runs has no token issuer: env `{env}`'s methods have no authorizer"
         ),

@@ -58,10 +58,16 @@ pub struct Accepted {
 impl Verifier {
     /// Check `header_value` (the identity source header, with or without `Bearer `) for a
     /// method requiring `scopes`, at unix time `now`.
-    pub fn verify(&self, header_value: &str, scopes: &[String], now: u64) -> Result<Accepted, Rejection> {
+    pub fn verify(
+        &self,
+        header_value: &str,
+        scopes: &[String],
+        now: u64,
+    ) -> Result<Accepted, Rejection> {
         let token = header_value.trim();
         let token = token.strip_prefix("Bearer ").unwrap_or(token).trim();
-        let header = jsonwebtoken::decode_header(token).map_err(|e| Rejection::Malformed(e.to_string()))?;
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| Rejection::Malformed(e.to_string()))?;
         if header.alg != Algorithm::RS256 {
             return Err(Rejection::Algorithm(format!("{:?}", header.alg)));
         }
@@ -70,7 +76,8 @@ impl Verifier {
             .keys
             .find(&kid)
             .ok_or_else(|| Rejection::UnknownKey(kid.clone()))?;
-        let key = DecodingKey::from_jwk(jwk).map_err(|e| Rejection::UnknownKey(format!("{kid}: {e}")))?;
+        let key =
+            DecodingKey::from_jwk(jwk).map_err(|e| Rejection::UnknownKey(format!("{kid}: {e}")))?;
         // jsonwebtoken checks the signature only; the claims are checked below, with the
         // clock the caller passes and without leeway.
         let mut validation = Validation::new(Algorithm::RS256);
@@ -81,7 +88,13 @@ impl Verifier {
         let data = jsonwebtoken::decode::<Value>(token, &key, &validation)
             .map_err(|e| Rejection::Signature(e.to_string()))?;
         let claims = data.claims;
-        let text = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or("").to_owned();
+        let text = |name: &str| {
+            claims
+                .get(name)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
         let iss = text("iss");
         if iss != self.issuer {
             return Err(Rejection::Issuer(iss));
@@ -101,7 +114,11 @@ impl Verifier {
         if now >= exp {
             return Err(Rejection::Expired { exp, now });
         }
-        let client_id = if wanted == "access" { text("client_id") } else { text("aud") };
+        let client_id = if wanted == "access" {
+            text("client_id")
+        } else {
+            text("aud")
+        };
         if !self.client_ids.is_empty() && !self.client_ids.contains(&client_id) {
             return Err(Rejection::Client(client_id));
         }

@@ -41,7 +41,10 @@ pub enum Authorization {
     None,
     /// `COGNITO_USER_POOLS`: a user pool token in `header`; with `scopes`, an access
     /// token carrying one of them (without, an ID token).
-    CognitoUserPools { header: String, scopes: Vec<String> },
+    CognitoUserPools {
+        header: String,
+        scopes: Vec<String>,
+    },
 }
 
 /// Stage throttling: steady requests per second and the bucket size.
@@ -97,7 +100,10 @@ impl ApiContract {
 /// Read the contract from a rendered service stack. `parameters` gives the values of the
 /// stack parameters the API definition reads (`PredictScope`); a parameter read without a
 /// value is an error.
-pub fn read(body: &str, parameters: &BTreeMap<String, String>) -> Result<ApiContract, ContractError> {
+pub fn read(
+    body: &str,
+    parameters: &BTreeMap<String, String>,
+) -> Result<ApiContract, ContractError> {
     let doc = cfn::parse(body)?;
     let resources = doc
         .get("Resources")
@@ -148,17 +154,28 @@ fn read_method(
         "COGNITO_USER_POOLS" => {
             let authorizer_id = reference(p.get("AuthorizerId"))
                 .ok_or_else(|| shape(id, "COGNITO_USER_POOLS without an AuthorizerId Ref"))?;
-            let authorizer = resources
-                .get(authorizer_id)
-                .ok_or_else(|| shape(id, format!("AuthorizerId names {authorizer_id}, which is not a resource")))?;
+            let authorizer = resources.get(authorizer_id).ok_or_else(|| {
+                shape(
+                    id,
+                    format!("AuthorizerId names {authorizer_id}, which is not a resource"),
+                )
+            })?;
             let ap = props(authorizer_id, authorizer)?;
             if string(authorizer_id, ap, "Type")? != "COGNITO_USER_POOLS" {
-                return Err(shape(authorizer_id, "is not a COGNITO_USER_POOLS authorizer"));
+                return Err(shape(
+                    authorizer_id,
+                    "is not a COGNITO_USER_POOLS authorizer",
+                ));
             }
             let source = string(authorizer_id, ap, "IdentitySource")?;
             let header = source
                 .strip_prefix("method.request.header.")
-                .ok_or_else(|| shape(authorizer_id, format!("IdentitySource {source} is not a request header")))?
+                .ok_or_else(|| {
+                    shape(
+                        authorizer_id,
+                        format!("IdentitySource {source} is not a request header"),
+                    )
+                })?
                 .to_owned();
             let scopes = match p.get("AuthorizationScopes") {
                 None => Vec::new(),
@@ -171,15 +188,21 @@ fn read_method(
             Authorization::CognitoUserPools { header, scopes }
         }
         other => {
-            return Err(shape(id, format!("AuthorizationType {other} is not one local serve enforces")));
+            return Err(shape(
+                id,
+                format!("AuthorizationType {other} is not one local serve enforces"),
+            ));
         }
     };
     let validates_body = match reference(p.get("RequestValidatorId")) {
         None => false,
         Some(validator) => {
-            let v = resources
-                .get(validator)
-                .ok_or_else(|| shape(id, format!("RequestValidatorId names {validator}, which is not a resource")))?;
+            let v = resources.get(validator).ok_or_else(|| {
+                shape(
+                    id,
+                    format!("RequestValidatorId names {validator}, which is not a resource"),
+                )
+            })?;
             props(validator, v)?
                 .get("ValidateRequestBody")
                 .and_then(Value::as_bool)
@@ -189,11 +212,18 @@ fn read_method(
     let mut body_models = BTreeMap::new();
     if validates_body && let Some(models) = p.get("RequestModels").and_then(Value::as_object) {
         for (content_type, model_ref) in models {
-            let model_id = reference(Some(model_ref))
-                .ok_or_else(|| shape(id, format!("RequestModels {content_type} is not a Ref to a model")))?;
-            let model = resources
-                .get(model_id)
-                .ok_or_else(|| shape(id, format!("RequestModels names {model_id}, which is not a resource")))?;
+            let model_id = reference(Some(model_ref)).ok_or_else(|| {
+                shape(
+                    id,
+                    format!("RequestModels {content_type} is not a Ref to a model"),
+                )
+            })?;
+            let model = resources.get(model_id).ok_or_else(|| {
+                shape(
+                    id,
+                    format!("RequestModels names {model_id}, which is not a resource"),
+                )
+            })?;
             let schema = match props(model_id, model)?.get("Schema") {
                 Some(Value::String(text)) => serde_json::from_str(text)
                     .map_err(|e| shape(model_id, format!("Schema is not JSON: {e}")))?,
@@ -225,10 +255,14 @@ fn resource_path(
             parts.reverse();
             return Ok(format!("/{}", parts.join("/")));
         }
-        let rid = reference(current).ok_or_else(|| shape(id, "ResourceId is neither the root nor a Ref"))?;
-        let r = resources
-            .get(rid)
-            .ok_or_else(|| shape(id, format!("ResourceId names {rid}, which is not a resource")))?;
+        let rid = reference(current)
+            .ok_or_else(|| shape(id, "ResourceId is neither the root nor a Ref"))?;
+        let r = resources.get(rid).ok_or_else(|| {
+            shape(
+                id,
+                format!("ResourceId names {rid}, which is not a resource"),
+            )
+        })?;
         let rp = props(rid, r)?;
         parts.push(string(rid, rp, "PathPart")?.to_owned());
         current = rp.get("ParentId");
@@ -253,12 +287,16 @@ fn read_throttle(id: &str, stage: &Value) -> Result<Option<Throttle>, ContractEr
         let all = s.get("ResourcePath").and_then(Value::as_str) == Some("/*")
             && s.get("HttpMethod").and_then(Value::as_str) == Some("*");
         if !all {
-            return Err(shape(id, "MethodSettings for single methods are not enforced locally"));
+            return Err(shape(
+                id,
+                "MethodSettings for single methods are not enforced locally",
+            ));
         }
         let rate = s.get("ThrottlingRateLimit").and_then(Value::as_f64);
         let burst = s.get("ThrottlingBurstLimit").and_then(Value::as_u64);
         if let (Some(rate), Some(burst)) = (rate, burst) {
-            let burst = u32::try_from(burst).map_err(|_| shape(id, "ThrottlingBurstLimit out of range"))?;
+            let burst =
+                u32::try_from(burst).map_err(|_| shape(id, "ThrottlingBurstLimit out of range"))?;
             return Ok(Some(Throttle { rate, burst }));
         }
     }
@@ -286,15 +324,22 @@ fn reference(v: Option<&Value>) -> Option<&str> {
 }
 
 /// A string, or a `Ref` to a parameter whose value is known.
-fn resolve(id: &str, v: &Value, parameters: &BTreeMap<String, String>) -> Result<String, ContractError> {
+fn resolve(
+    id: &str,
+    v: &Value,
+    parameters: &BTreeMap<String, String>,
+) -> Result<String, ContractError> {
     if let Some(s) = v.as_str() {
         return Ok(s.to_owned());
     }
-    let name = reference(Some(v)).ok_or_else(|| shape(id, format!("{v} is neither a string nor a Ref")))?;
-    parameters
-        .get(name)
-        .cloned()
-        .ok_or_else(|| shape(id, format!("reads parameter {name}, whose value is not known")))
+    let name = reference(Some(v))
+        .ok_or_else(|| shape(id, format!("{v} is neither a string nor a Ref")))?;
+    parameters.get(name).cloned().ok_or_else(|| {
+        shape(
+            id,
+            format!("reads parameter {name}, whose value is not known"),
+        )
+    })
 }
 
 pub(super) fn shape(resource: &str, what: impl Into<String>) -> ContractError {
@@ -351,8 +396,19 @@ pub(crate) mod tests {
             predict.body_models.keys().collect::<Vec<_>>(),
             ["$default", "application/json"]
         );
-        assert!(c.method("GET", "/model").expect("model").body_models.is_empty());
-        assert_eq!(c.throttle, Some(Throttle { rate: 10.0, burst: 20 }));
+        assert!(
+            c.method("GET", "/model")
+                .expect("model")
+                .body_models
+                .is_empty()
+        );
+        assert_eq!(
+            c.throttle,
+            Some(Throttle {
+                rate: 10.0,
+                burst: 20
+            })
+        );
         assert!(c.responses.contains_key("THROTTLED"));
         assert!(c.has_authorizer());
         assert_eq!(c.scopes(), [scope]);
@@ -377,7 +433,10 @@ pub(crate) mod tests {
             .body;
         let err = read(&body, &BTreeMap::new()).expect_err("no PredictScope value");
         assert!(err.to_string().contains("PredictScope"), "{err}");
-        let iam = body.replace("AuthorizationType: COGNITO_USER_POOLS", "AuthorizationType: AWS_IAM");
+        let iam = body.replace(
+            "AuthorizationType: COGNITO_USER_POOLS",
+            "AuthorizationType: AWS_IAM",
+        );
         let params = BTreeMap::from([("PredictScope".to_owned(), "x/predict".to_owned())]);
         let err = read(&iam, &params).expect_err("AWS_IAM is not enforced");
         assert!(err.to_string().contains("AWS_IAM"), "{err}");

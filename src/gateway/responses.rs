@@ -67,7 +67,10 @@ impl GatewayResponse {
                 }
                 if let Some(at) = rest.find('$') {
                     let tail: String = rest[at..].chars().take(40).collect();
-                    return Err(shape(id, format!("template uses {tail}, which local serve cannot fill")));
+                    return Err(shape(
+                        id,
+                        format!("template uses {tail}, which local serve cannot fill"),
+                    ));
                 }
                 Some(text.to_owned())
             }
@@ -112,7 +115,11 @@ pub fn answer(
     request_id: &str,
 ) -> Answer {
     let (default_status, message) = defaults(response_type);
-    let family = if default_status >= 500 { "DEFAULT_5XX" } else { "DEFAULT_4XX" };
+    let family = if default_status >= 500 {
+        "DEFAULT_5XX"
+    } else {
+        "DEFAULT_4XX"
+    };
     let configured = responses.get(response_type);
     let fallback = responses.get(family);
     let status = configured.and_then(|r| r.status).unwrap_or(default_status);
@@ -179,7 +186,10 @@ mod tests {
     #[test]
     fn without_gateway_responses_the_body_is_api_gateways_message() {
         let a = answer(&Default::default(), "UNAUTHORIZED", "r");
-        assert_eq!((a.status, a.body.as_str()), (401, r#"{"message":"Unauthorized"}"#));
+        assert_eq!(
+            (a.status, a.body.as_str()),
+            (401, r#"{"message":"Unauthorized"}"#)
+        );
     }
 
     #[test]

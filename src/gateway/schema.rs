@@ -74,10 +74,16 @@ pub fn is_valid(schema: &Value, instance: &Value) -> bool {
         return false;
     }
     if let Some(n) = instance.as_f64() {
-        if s.get("minimum").and_then(Value::as_f64).is_some_and(|min| n < min) {
+        if s.get("minimum")
+            .and_then(Value::as_f64)
+            .is_some_and(|min| n < min)
+        {
             return false;
         }
-        if s.get("maximum").and_then(Value::as_f64).is_some_and(|max| n > max) {
+        if s.get("maximum")
+            .and_then(Value::as_f64)
+            .is_some_and(|max| n > max)
+        {
             return false;
         }
     }
@@ -105,10 +111,16 @@ pub fn is_valid(schema: &Value, instance: &Value) -> bool {
     }
     if let Some(items) = instance.as_array() {
         let len = items.len() as u64;
-        if s.get("minItems").and_then(Value::as_u64).is_some_and(|min| len < min) {
+        if s.get("minItems")
+            .and_then(Value::as_u64)
+            .is_some_and(|min| len < min)
+        {
             return false;
         }
-        if s.get("maxItems").and_then(Value::as_u64).is_some_and(|max| len > max) {
+        if s.get("maxItems")
+            .and_then(Value::as_u64)
+            .is_some_and(|max| len > max)
+        {
             return false;
         }
         if let Some(sub) = s.get("items")
@@ -117,8 +129,19 @@ pub fn is_valid(schema: &Value, instance: &Value) -> bool {
             return false;
         }
     }
-    let subs = |k: &str| s.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
-    if s.contains_key("oneOf") && subs("oneOf").iter().filter(|sub| is_valid(sub, instance)).count() != 1 {
+    let subs = |k: &str| {
+        s.get(k)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    if s.contains_key("oneOf")
+        && subs("oneOf")
+            .iter()
+            .filter(|sub| is_valid(sub, instance))
+            .count()
+            != 1
+    {
         return false;
     }
     if s.contains_key("anyOf") && !subs("anyOf").iter().any(|sub| is_valid(sub, instance)) {
@@ -141,7 +164,11 @@ fn one_type(t: &str, v: &Value) -> bool {
         "array" => v.is_array(),
         "string" => v.is_string(),
         "number" => v.is_number(),
-        "integer" => v.as_i64().is_some() || v.as_u64().is_some() || v.as_f64().is_some_and(|f| f.fract() == 0.0),
+        "integer" => {
+            v.as_i64().is_some()
+                || v.as_u64().is_some()
+                || v.as_f64().is_some_and(|f| f.fract() == 0.0)
+        }
         "boolean" => v.is_boolean(),
         "null" => v.is_null(),
         _ => false,
@@ -179,7 +206,10 @@ mod tests {
     fn what_api_gateway_refuses_is_refused() {
         let s = predict_schema();
         let mut missing = flower();
-        missing.as_object_mut().expect("object").remove("petal_width");
+        missing
+            .as_object_mut()
+            .expect("object")
+            .remove("petal_width");
         let mut string = flower();
         string["sepal_length"] = json!("5.1");
         let mut extra = flower();
@@ -200,15 +230,17 @@ mod tests {
 
     #[test]
     fn unsupported_keywords_are_named() {
-        let err = check_supported(&json!({"type": "object", "properties": {"a": {"pattern": "x"}}}))
-            .expect_err("pattern is not implemented");
+        let err =
+            check_supported(&json!({"type": "object", "properties": {"a": {"pattern": "x"}}}))
+                .expect_err("pattern is not implemented");
         assert!(err.contains("`pattern`"), "{err}");
         assert!(check_supported(&json!("not a schema")).is_err());
     }
 
     #[test]
     fn integer_enum_and_bounds() {
-        let s = json!({"type": ["integer", "null"], "minimum": 1, "maximum": 3, "enum": [1, 2, null]});
+        let s =
+            json!({"type": ["integer", "null"], "minimum": 1, "maximum": 3, "enum": [1, 2, null]});
         assert!(is_valid(&s, &json!(2)));
         assert!(is_valid(&s, &Value::Null));
         assert!(!is_valid(&s, &json!(3)));

@@ -152,13 +152,19 @@ fn answer_response(answer: &crate::gateway::responses::Answer) -> Response {
     let mut resp = Response::new(Body::from(answer.body.clone()));
     *resp.status_mut() = status;
     let headers = resp.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     headers.insert(
         HeaderName::from_static("x-amzn-errortype"),
         HeaderValue::from_static("GatewayResponse"),
     );
     for (name, value) in &answer.headers {
-        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name.as_str()), HeaderValue::from_str(value)) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::from_str(value),
+        ) {
             headers.insert(name, value);
         }
     }

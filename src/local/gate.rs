@@ -45,7 +45,12 @@ impl Gate {
     }
 
     /// The contract's answer for a response type API Gateway gives itself.
-    pub fn answer(&self, response_type: &'static str, why: impl Into<String>, request_id: &str) -> Refused {
+    pub fn answer(
+        &self,
+        response_type: &'static str,
+        why: impl Into<String>,
+        request_id: &str,
+    ) -> Refused {
         Refused {
             response_type,
             why: why.into(),
@@ -67,7 +72,11 @@ impl Gate {
             let now = self.started.elapsed().as_secs_f64();
             let passed = bucket.lock().map(|mut b| b.try_take(now)).unwrap_or(false);
             if !passed {
-                return Err(self.answer("THROTTLED", "stage throttle: no token in the bucket", request_id));
+                return Err(self.answer(
+                    "THROTTLED",
+                    "stage throttle: no token in the bucket",
+                    request_id,
+                ));
             }
         }
         let Some(spec) = self.contract.method(method.as_str(), path) else {
@@ -78,7 +87,11 @@ impl Gate {
                 request_id,
             ));
         };
-        if let Authorization::CognitoUserPools { header: name, scopes } = &spec.authorization {
+        if let Authorization::CognitoUserPools {
+            header: name,
+            scopes,
+        } = &spec.authorization
+        {
             let Some(value) = headers.get(name.as_str()).and_then(|v| v.to_str().ok()) else {
                 return Err(self.answer("UNAUTHORIZED", format!("no {name} header"), request_id));
             };
@@ -86,7 +99,11 @@ impl Gate {
                 return Err(self.answer("UNAUTHORIZED", "no token issuer configured", request_id));
             };
             if let Err(why) = verifier.verify(value, scopes, now_unix) {
-                return Err(self.answer("UNAUTHORIZED", format!("token refused: {why}"), request_id));
+                return Err(self.answer(
+                    "UNAUTHORIZED",
+                    format!("token refused: {why}"),
+                    request_id,
+                ));
             }
         }
         if !spec.body_models.is_empty() {
@@ -104,7 +121,11 @@ impl Gate {
                 let valid = serde_json::from_slice::<Value>(body)
                     .is_ok_and(|instance| crate::gateway::schema::is_valid(schema, &instance));
                 if !valid {
-                    return Err(self.answer("BAD_REQUEST_BODY", "the body fails the request model", request_id));
+                    return Err(self.answer(
+                        "BAD_REQUEST_BODY",
+                        "the body fails the request model",
+                        request_id,
+                    ));
                 }
             }
         }
@@ -121,39 +142,98 @@ mod tests {
     fn gate() -> (Gate, LocalIssuer) {
         let mut contract = contract_of("dev");
         contract.throttle = None;
-        let issuer = LocalIssuer::new("http://127.0.0.1:9".into(), vec!["iris-dev-api/predict".into(), "iris-dev-api/unused".into()], 60)
-            .expect("issuer");
+        let issuer = LocalIssuer::new(
+            "http://127.0.0.1:9".into(),
+            vec!["iris-dev-api/predict".into(), "iris-dev-api/unused".into()],
+            60,
+        )
+        .expect("issuer");
         (Gate::new(contract, Some(issuer.verifier())), issuer)
     }
 
     fn headers(token: Option<&str>) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(header::CONTENT_TYPE, "application/json".parse().expect("value"));
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/json".parse().expect("value"),
+        );
         if let Some(t) = token {
             h.insert(header::AUTHORIZATION, t.parse().expect("value"));
         }
         h
     }
 
-    const FLOWER: &[u8] = br#"{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}"#;
+    const FLOWER: &[u8] =
+        br#"{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}"#;
 
     #[test]
     fn each_refusal_is_the_contracts_answer() {
         let (g, issuer) = gate();
         let now = super::super::issuer::unix_now();
-        let good = issuer.mint(&["iris-dev-api/predict".into()], 60, now).expect("token");
-        let other = issuer.mint(&["iris-dev-api/unused".into()], 60, now).expect("token");
-        assert!(g.check(&Method::POST, "/predict", &headers(Some(&good)), FLOWER, "r", now).is_ok());
+        let good = issuer
+            .mint(&["iris-dev-api/predict".into()], 60, now)
+            .expect("token");
+        let other = issuer
+            .mint(&["iris-dev-api/unused".into()], 60, now)
+            .expect("token");
+        assert!(
+            g.check(
+                &Method::POST,
+                "/predict",
+                &headers(Some(good.as_str())),
+                FLOWER,
+                "r",
+                now
+            )
+            .is_ok()
+        );
         let cases: [(&str, Method, &str, Option<&str>, &[u8], u16); 6] = [
             ("no token", Method::POST, "/predict", None, FLOWER, 401),
-            ("no scope", Method::POST, "/predict", Some(&other), FLOWER, 401),
-            ("garbage token", Method::GET, "/model", Some("abc"), b"", 401),
-            ("no such method", Method::GET, "/predict", Some(&good), b"", 403),
-            ("malformed body", Method::POST, "/predict", Some(&good), b"{", 400),
-            ("string value", Method::POST, "/predict", Some(&good), br#"{"sepal_length":"5","sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}"#, 400),
+            (
+                "no scope",
+                Method::POST,
+                "/predict",
+                Some(other.as_str()),
+                FLOWER,
+                401,
+            ),
+            (
+                "garbage token",
+                Method::GET,
+                "/model",
+                Some("abc"),
+                b"",
+                401,
+            ),
+            (
+                "no such method",
+                Method::GET,
+                "/predict",
+                Some(good.as_str()),
+                b"",
+                403,
+            ),
+            (
+                "malformed body",
+                Method::POST,
+                "/predict",
+                Some(good.as_str()),
+                b"{",
+                400,
+            ),
+            (
+                "string value",
+                Method::POST,
+                "/predict",
+                Some(good.as_str()),
+                br#"{"sepal_length":"5","sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}"#,
+                400,
+            ),
         ];
         for (what, method, path, token, body, status) in cases {
-            let refused = g.check(&method, path, &headers(token), body, "req-9", now).expect_err(what);
+            let refused = g
+                .check(&method, path, &headers(token), body, "req-9", now)
+                .expect_err(what);
             assert_eq!(refused.answer.status, status, "{what}");
             let json: Value = serde_json::from_str(&refused.answer.body).expect("JSON");
             assert_eq!(json["error"]["code"], refused.response_type, "{what}");
@@ -164,14 +244,19 @@ mod tests {
     #[test]
     fn the_bucket_refuses_past_the_burst() {
         let mut contract = contract_of("local");
-        contract.throttle = Some(crate::gateway::definition::Throttle { rate: 0.001, burst: 2 });
+        contract.throttle = Some(crate::gateway::definition::Throttle {
+            rate: 0.001,
+            burst: 2,
+        });
         let g = Gate::new(contract, None);
         let now = 0;
         let statuses: Vec<u16> = (0..4)
-            .map(|_| match g.check(&Method::GET, "/model", &HeaderMap::new(), b"", "r", now) {
-                Ok(()) => 200,
-                Err(r) => r.answer.status,
-            })
+            .map(
+                |_| match g.check(&Method::GET, "/model", &HeaderMap::new(), b"", "r", now) {
+                    Ok(()) => 200,
+                    Err(r) => r.answer.status,
+                },
+            )
             .collect();
         assert_eq!(statuses, [200, 200, 429, 429]);
     }

@@ -51,7 +51,11 @@ pub struct LocalIssuer {
 
 impl LocalIssuer {
     /// A new key and client for an issuer answering at `issuer` (`http://127.0.0.1:PORT`).
-    pub fn new(issuer: String, allowed_scopes: Vec<String>, lifetime_s: u64) -> anyhow::Result<LocalIssuer> {
+    pub fn new(
+        issuer: String,
+        allowed_scopes: Vec<String>,
+        lifetime_s: u64,
+    ) -> anyhow::Result<LocalIssuer> {
         let key = KeyPair::generate(KeySize::Rsa2048)
             .map_err(|_| anyhow::anyhow!("generating the local issuer's RSA key failed"))?;
         let public = key.public_key();
@@ -117,7 +121,10 @@ impl LocalIssuer {
                 &mut signature,
             )
             .map_err(|_| anyhow::anyhow!("signing a local token failed"))?;
-        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+        Ok(format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature)
+        ))
     }
 
     /// The issuer's HTTP routes (token endpoint and JWKS).
@@ -129,9 +136,19 @@ impl LocalIssuer {
     }
 
     /// Answer one token request: the grant's form body and the request's headers.
-    pub fn grant(&self, headers: &HeaderMap, form: &[u8], now: u64) -> Result<Value, (StatusCode, &'static str)> {
+    pub fn grant(
+        &self,
+        headers: &HeaderMap,
+        form: &[u8],
+        now: u64,
+    ) -> Result<Value, (StatusCode, &'static str)> {
         let fields: Vec<(String, String)> = form_urlencoded::parse(form).into_owned().collect();
-        let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let field = |name: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
         if field("grant_type") != Some("client_credentials") {
             return Err((StatusCode::BAD_REQUEST, "unsupported_grant_type"));
         }
@@ -142,12 +159,18 @@ impl LocalIssuer {
                 field("client_secret").unwrap_or("").to_owned(),
             ),
         };
-        if id != self.client_id || !constant_time_eq(secret.as_bytes(), self.client_secret.as_bytes()) {
+        if id != self.client_id
+            || !constant_time_eq(secret.as_bytes(), self.client_secret.as_bytes())
+        {
             return Err((StatusCode::UNAUTHORIZED, "invalid_client"));
         }
         let scopes: Vec<String> = match field("scope").map(str::trim) {
             None | Some("") => self.allowed_scopes.clone(),
-            Some(asked) => asked.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            Some(asked) => asked
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
         };
         if scopes.iter().any(|s| !self.allowed_scopes.contains(s)) {
             return Err((StatusCode::BAD_REQUEST, "invalid_scope"));
@@ -173,7 +196,11 @@ impl LocalIssuer {
     }
 }
 
-async fn token(State(issuer): State<Arc<LocalIssuer>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn token(
+    State(issuer): State<Arc<LocalIssuer>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     match issuer.grant(&headers, &body, unix_now()) {
         Ok(answer) => ([(header::CACHE_CONTROL, "no-store")], axum::Json(answer)).into_response(),
         Err((status, error)) => (status, axum::Json(json!({ "error": error }))).into_response(),
@@ -236,19 +263,28 @@ mod tests {
         let a = issuer();
         let now = 1_000_000;
         let token = a.mint(&predict(), 60, now).expect("token");
-        let ok = a.verifier().verify(&format!("Bearer {token}"), &predict(), now).expect("accepted");
+        let ok = a
+            .verifier()
+            .verify(&format!("Bearer {token}"), &predict(), now)
+            .expect("accepted");
         assert_eq!(ok.client_id, a.client_id);
         assert_eq!(ok.exp, now + 60);
         let b = issuer();
         let mut other = b.verifier();
         other.issuer = a.issuer.clone();
-        assert!(matches!(other.verify(&token, &predict(), now), Err(Rejection::UnknownKey(_))));
+        assert!(matches!(
+            other.verify(&token, &predict(), now),
+            Err(Rejection::UnknownKey(_))
+        ));
         // Same kid, other key: the signature is what fails.
         let mut same_kid = b.jwks().clone();
         same_kid.keys[0].common.key_id = Some(a.kid.clone());
         other.keys = same_kid;
         other.client_ids = vec![a.client_id.clone()];
-        assert!(matches!(other.verify(&token, &predict(), now), Err(Rejection::Signature(_))));
+        assert!(matches!(
+            other.verify(&token, &predict(), now),
+            Err(Rejection::Signature(_))
+        ));
     }
 
     #[test]
@@ -257,22 +293,42 @@ mod tests {
         let now = 1_000_000;
         let v = a.verifier();
         let token = a.mint(&predict(), 60, now).expect("token");
-        assert!(matches!(v.verify(&token, &predict(), now + 60), Err(Rejection::Expired { .. })));
-        let other = a.mint(&["iris-dev/other".to_owned()], 60, now).expect("token");
-        assert!(matches!(v.verify(&other, &predict(), now), Err(Rejection::Scope { .. })));
+        assert!(matches!(
+            v.verify(&token, &predict(), now + 60),
+            Err(Rejection::Expired { .. })
+        ));
+        let other = a
+            .mint(&["iris-dev/other".to_owned()], 60, now)
+            .expect("token");
+        assert!(matches!(
+            v.verify(&other, &predict(), now),
+            Err(Rejection::Scope { .. })
+        ));
         assert!(
-            matches!(v.verify(&token, &[], now), Err(Rejection::TokenUse { wanted: "id", .. })),
+            matches!(
+                v.verify(&token, &[], now),
+                Err(Rejection::TokenUse { wanted: "id", .. })
+            ),
             "a method without scopes takes ID tokens only"
         );
         let mut wrong = v.clone();
         wrong.issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other".into();
-        assert!(matches!(wrong.verify(&token, &predict(), now), Err(Rejection::Issuer(_))));
+        assert!(matches!(
+            wrong.verify(&token, &predict(), now),
+            Err(Rejection::Issuer(_))
+        ));
         let mut tampered = token.clone().into_bytes();
         let at = tampered.len() - 5;
         tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
         let tampered = String::from_utf8(tampered).expect("ascii");
-        assert!(matches!(v.verify(&tampered, &predict(), now), Err(Rejection::Signature(_))));
-        assert!(matches!(v.verify("", &predict(), now), Err(Rejection::Malformed(_))));
+        assert!(matches!(
+            v.verify(&tampered, &predict(), now),
+            Err(Rejection::Signature(_))
+        ));
+        assert!(matches!(
+            v.verify("", &predict(), now),
+            Err(Rejection::Malformed(_))
+        ));
     }
 
     #[test]
@@ -285,18 +341,52 @@ mod tests {
             h
         };
         let good = basic(&a.client_id, &a.client_secret);
-        let answer = a.grant(&good, b"grant_type=client_credentials&scope=iris-dev%2Fpredict", 5).expect("token");
+        let answer = a
+            .grant(
+                &good,
+                b"grant_type=client_credentials&scope=iris-dev%2Fpredict",
+                5,
+            )
+            .expect("token");
         assert_eq!(answer["scope"], "iris-dev/predict");
         assert_eq!(answer["expires_in"], 600);
-        let answer = a.grant(&good, b"grant_type=client_credentials&lifetime=1", 5).expect("token");
+        let answer = a
+            .grant(&good, b"grant_type=client_credentials&lifetime=1", 5)
+            .expect("token");
         assert_eq!(answer["expires_in"], 1);
         assert_eq!(answer["scope"], "iris-dev/predict iris-dev/other");
         let bad = basic(&a.client_id, "wrong");
-        assert_eq!(a.grant(&bad, b"grant_type=client_credentials", 5).expect_err("refused").1, "invalid_client");
-        assert_eq!(a.grant(&good, b"grant_type=password", 5).expect_err("refused").1, "unsupported_grant_type");
-        assert_eq!(a.grant(&good, b"grant_type=client_credentials&scope=admin", 5).expect_err("refused").1, "invalid_scope");
-        assert_eq!(a.grant(&good, b"grant_type=client_credentials&lifetime=0", 5).expect_err("refused").1, "invalid_request");
-        let form = format!("grant_type=client_credentials&client_id={}&client_secret={}", a.client_id, a.client_secret);
-        assert!(a.grant(&HeaderMap::new(), form.as_bytes(), 5).is_ok(), "credentials in the form");
+        assert_eq!(
+            a.grant(&bad, b"grant_type=client_credentials", 5)
+                .expect_err("refused")
+                .1,
+            "invalid_client"
+        );
+        assert_eq!(
+            a.grant(&good, b"grant_type=password", 5)
+                .expect_err("refused")
+                .1,
+            "unsupported_grant_type"
+        );
+        assert_eq!(
+            a.grant(&good, b"grant_type=client_credentials&scope=admin", 5)
+                .expect_err("refused")
+                .1,
+            "invalid_scope"
+        );
+        assert_eq!(
+            a.grant(&good, b"grant_type=client_credentials&lifetime=0", 5)
+                .expect_err("refused")
+                .1,
+            "invalid_request"
+        );
+        let form = format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            a.client_id, a.client_secret
+        );
+        assert!(
+            a.grant(&HeaderMap::new(), form.as_bytes(), 5).is_ok(),
+            "credentials in the form"
+        );
     }
 }

@@ -69,7 +69,13 @@ struct Caller<'a> {
 }
 
 impl Caller<'_> {
-    async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Vec<u8>>) -> Result<Reply, String> {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, String> {
         let url = format!("{}{path}", self.base);
         let mut headers = Vec::new();
         if body.is_some() {
@@ -85,7 +91,8 @@ impl Caller<'_> {
     }
 
     async fn predict(&self, body: Vec<u8>) -> Result<Reply, String> {
-        self.call(Method::POST, "/predict", self.token, Some(body)).await
+        self.call(Method::POST, "/predict", self.token, Some(body))
+            .await
     }
 }
 
@@ -100,7 +107,10 @@ pub async fn run(http: &Http, target: &Target) -> Report {
         base: target.base_url.trim_end_matches('/'),
         token: good,
     };
-    let mut checks = vec![golden(&caller, target).await, live_model(&caller, target).await];
+    let mut checks = vec![
+        golden(&caller, target).await,
+        live_model(&caller, target).await,
+    ];
     checks.extend(auth_checks(&caller, target).await);
     checks.extend(validation_checks(&caller, target).await);
     let (latency, check) = latency(&caller, target).await;
@@ -123,11 +133,19 @@ async fn golden(c: &Caller<'_>, t: &Target) -> Check {
     for chunk in g.rows.chunks(t.max_batch.max(1) as usize) {
         let body = json!({"instances": chunk.iter().map(flower_json).collect::<Vec<_>>()});
         match c.predict(body.to_string().into_bytes()).await {
-            Ok(r) if r.status == 200 => match r.json().and_then(|v| v.get("predictions").and_then(Value::as_array).cloned()) {
+            Ok(r) if r.status == 200 => match r
+                .json()
+                .and_then(|v| v.get("predictions").and_then(Value::as_array).cloned())
+            {
                 Some(p) => answered.extend(p),
                 None => return Check::fail(name, "200 without a predictions list".to_owned()),
             },
-            Ok(r) => return Check::fail(name, format!("POST /predict answered {}: {}", r.status, snippet(&r.body))),
+            Ok(r) => {
+                return Check::fail(
+                    name,
+                    format!("POST /predict answered {}: {}", r.status, snippet(&r.body)),
+                );
+            }
             Err(e) => return Check::fail(name, e),
         }
     }
@@ -136,7 +154,11 @@ async fn golden(c: &Caller<'_>, t: &Target) -> Check {
         let got_probs: BTreeMap<String, f64> = got
             .get("probabilities")
             .and_then(Value::as_object)
-            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_f64()?))).collect())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_f64()?)))
+                    .collect()
+            })
             .unwrap_or_default();
         if got_species != species || &got_probs != probabilities {
             return Check::fail(
@@ -149,9 +171,23 @@ async fn golden(c: &Caller<'_>, t: &Target) -> Check {
         }
     }
     if answered.len() != g.expected.len() {
-        return Check::fail(name, format!("{} rows sent, {} answered", g.expected.len(), answered.len()));
+        return Check::fail(
+            name,
+            format!(
+                "{} rows sent, {} answered",
+                g.expected.len(),
+                answered.len()
+            ),
+        );
     }
-    Check::pass(name, format!("{} rows, species and probabilities exact ({})", g.rows.len(), g.source))
+    Check::pass(
+        name,
+        format!(
+            "{} rows, species and probabilities exact ({})",
+            g.rows.len(),
+            g.source
+        ),
+    )
 }
 
 async fn live_model(c: &Caller<'_>, t: &Target) -> Check {
@@ -162,31 +198,61 @@ async fn live_model(c: &Caller<'_>, t: &Target) -> Check {
     };
     match c.call(Method::GET, "/model", c.token, None).await {
         Ok(r) if r.status == 200 => {
-            let served = r.json().and_then(|v| v.get("sha256").and_then(Value::as_str).map(str::to_owned));
+            let served = r
+                .json()
+                .and_then(|v| v.get("sha256").and_then(Value::as_str).map(str::to_owned));
             match served {
                 Some(s) if &s == live => Check::pass(name, format!("sha256 {s}")),
-                Some(s) => Check::fail(name, format!("the API serves model {s}; `irisctl status` says {live} is live")),
+                Some(s) => Check::fail(
+                    name,
+                    format!("the API serves model {s}; `irisctl status` says {live} is live"),
+                ),
                 None => Check::fail(name, "GET /model answered without a sha256".to_owned()),
             }
         }
-        Ok(r) => Check::fail(name, format!("GET /model answered {}: {}", r.status, snippet(&r.body))),
+        Ok(r) => Check::fail(
+            name,
+            format!("GET /model answered {}: {}", r.status, snippet(&r.body)),
+        ),
         Err(e) => Check::fail(name, e),
     }
 }
 
 async fn auth_checks(c: &Caller<'_>, t: &Target) -> Vec<Check> {
-    let names = ["no token -> 401", "token without the predict scope -> 401", "tampered token -> 401"];
+    let names = [
+        "no token -> 401",
+        "token without the predict scope -> 401",
+        "tampered token -> 401",
+    ];
     let (good, unscoped) = match &t.auth {
-        Auth::NotApplicable(why) => return names.iter().map(|n| Check::not_applicable(n, why.clone())).collect(),
+        Auth::NotApplicable(why) => {
+            return names
+                .iter()
+                .map(|n| Check::not_applicable(n, why.clone()))
+                .collect();
+        }
         Auth::Tokens { good, unscoped, .. } => (good, unscoped),
     };
     let body = || Some(flower_json(&FLOWER).to_string().into_bytes());
-    let mut out = vec![expect_refusal(names[0], c.call(Method::POST, "/predict", None, body()).await, 401)];
+    let mut out = vec![expect_refusal(
+        names[0],
+        c.call(Method::POST, "/predict", None, body()).await,
+        401,
+    )];
     out.push(match unscoped {
-        Ok(token) => expect_refusal(names[1], c.call(Method::POST, "/predict", Some(token), body()).await, 401),
+        Ok(token) => expect_refusal(
+            names[1],
+            c.call(Method::POST, "/predict", Some(token), body()).await,
+            401,
+        ),
         Err(why) => Check::not_applicable(names[1], why.clone()),
     });
-    out.push(expect_refusal(names[2], c.call(Method::POST, "/predict", Some(&tamper(good)), body()).await, 401));
+    out.push(expect_refusal(
+        names[2],
+        c.call(Method::POST, "/predict", Some(&tamper(good)), body())
+            .await,
+        401,
+    ));
     out
 }
 
@@ -194,15 +260,24 @@ async fn expired_check(c: &Caller<'_>, t: &Target) -> Check {
     let name = "expired token -> 401";
     match &t.auth {
         Auth::NotApplicable(why) => Check::not_applicable(name, why.clone()),
-        Auth::Tokens { expiring: Err(why), .. } => Check::not_applicable(name, why.clone()),
-        Auth::Tokens { expiring: Ok((token, exp)), .. } => {
+        Auth::Tokens {
+            expiring: Err(why), ..
+        } => Check::not_applicable(name, why.clone()),
+        Auth::Tokens {
+            expiring: Ok((token, exp)),
+            ..
+        } => {
             // Wait out the token's life (it was asked for with the shortest one).
             let now = crate::local::issuer::unix_now();
             if now <= *exp {
                 tokio::time::sleep(Duration::from_millis((exp - now + 1) * 1000 + 100)).await;
             }
             let body = Some(flower_json(&FLOWER).to_string().into_bytes());
-            expect_refusal(name, c.call(Method::POST, "/predict", Some(token), body).await, 401)
+            expect_refusal(
+                name,
+                c.call(Method::POST, "/predict", Some(token), body).await,
+                401,
+            )
         }
     }
 }
@@ -240,18 +315,38 @@ async fn latency(c: &Caller<'_>, t: &Target) -> (Option<Latency>, Check) {
         let started = Instant::now();
         match c.predict(body.clone()).await {
             Ok(r) if r.status == 200 => ms.push(started.elapsed().as_secs_f64() * 1e3),
-            Ok(r) => return (None, Check::fail(name, format!("POST /predict answered {} during the latency run: {}", r.status, snippet(&r.body)))),
+            Ok(r) => {
+                return (
+                    None,
+                    Check::fail(
+                        name,
+                        format!(
+                            "POST /predict answered {} during the latency run: {}",
+                            r.status,
+                            snippet(&r.body)
+                        ),
+                    ),
+                );
+            }
             Err(e) => return (None, Check::fail(name, e)),
         }
     }
     let Some(l) = Latency::of(&mut ms) else {
         return (None, Check::not_applicable(name, "--requests 0".to_owned()));
     };
-    let detail = format!("p50 {:.1} ms, p99 {:.1} ms over {} requests", l.p50_ms, l.p99_ms, l.requests);
+    let detail = format!(
+        "p50 {:.1} ms, p99 {:.1} ms over {} requests",
+        l.p50_ms, l.p99_ms, l.requests
+    );
     let check = match t.max_p99_ms {
-        Some(max) if l.p99_ms > max => Check::fail(name, format!("{detail}; over --max-p99 {max} ms")),
+        Some(max) if l.p99_ms > max => {
+            Check::fail(name, format!("{detail}; over --max-p99 {max} ms"))
+        }
         Some(max) => Check::pass(name, format!("{detail}; within --max-p99 {max} ms")),
-        None => Check::info(name, format!("{detail} (not a criterion without --max-p99)")),
+        None => Check::info(
+            name,
+            format!("{detail} (not a criterion without --max-p99)"),
+        ),
     };
     (Some(l), check)
 }
@@ -262,14 +357,31 @@ fn expect_refusal(name: &str, reply: Result<Reply, String>, status: u16) -> Chec
         Err(e) => return Check::fail(name, e),
     };
     if r.status != status {
-        return Check::fail(name, format!("answered {} (expected {status}): {}", r.status, snippet(&r.body)));
+        return Check::fail(
+            name,
+            format!(
+                "answered {} (expected {status}): {}",
+                r.status,
+                snippet(&r.body)
+            ),
+        );
     }
     let shape = r.json().is_some_and(|v| {
-        v.get("error").and_then(|e| e.get("code")).is_some_and(Value::is_string)
-            && v.get("error").and_then(|e| e.get("message")).is_some_and(Value::is_string)
+        v.get("error")
+            .and_then(|e| e.get("code"))
+            .is_some_and(Value::is_string)
+            && v.get("error")
+                .and_then(|e| e.get("message"))
+                .is_some_and(Value::is_string)
     });
     if !shape {
-        return Check::fail(name, format!("{status}, but not the API's JSON error shape: {}", snippet(&r.body)));
+        return Check::fail(
+            name,
+            format!(
+                "{status}, but not the API's JSON error shape: {}",
+                snippet(&r.body)
+            ),
+        );
     }
     let code = r
         .json()

@@ -82,7 +82,10 @@ impl Report {
     }
 
     pub fn failed(&self) -> Vec<&Check> {
-        self.checks.iter().filter(|c| c.outcome == Outcome::Fail).collect()
+        self.checks
+            .iter()
+            .filter(|c| c.outcome == Outcome::Fail)
+            .collect()
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -94,14 +97,22 @@ impl Report {
     pub fn text(&self) -> String {
         let mut out = format!("smoke {}\n", self.url);
         for c in &self.checks {
-            out.push_str(&format!("  {:<6} {:<45} {}\n", label(&c.outcome), c.name, c.detail));
+            out.push_str(&format!(
+                "  {:<6} {:<45} {}\n",
+                label(&c.outcome),
+                c.name,
+                c.detail
+            ));
         }
         out.push_str(&self.verdict());
         out
     }
 
     pub fn markdown(&self) -> String {
-        let mut out = format!("### smoke `{}`\n\n| result | check | detail |\n|---|---|---|\n", self.url);
+        let mut out = format!(
+            "### smoke `{}`\n\n| result | check | detail |\n|---|---|---|\n",
+            self.url
+        );
         for c in &self.checks {
             out.push_str(&format!(
                 "| {} | {} | {} |\n",
@@ -162,7 +173,11 @@ mod tests {
         };
         assert!(!r.passed());
         assert!(r.text().ends_with("FAILED: c | d\n"), "{}", r.text());
-        assert!(r.markdown().contains("| FAIL | c | d | wrong |"), "{}", r.markdown());
+        assert!(
+            r.markdown().contains("| FAIL | c | d | wrong |"),
+            "{}",
+            r.markdown()
+        );
         assert_eq!(r.json()["passed"], false);
         let ok = Report {
             checks: r.checks[..2].to_vec(),

@@ -24,7 +24,11 @@ async fn pool_issued_tokens_pass_and_bad_ones_are_refused() {
         .send()
         .await
         .expect("CreateUserPool");
-    let pool_id = pool.user_pool().and_then(|p| p.id()).expect("pool id").to_owned();
+    let pool_id = pool
+        .user_pool()
+        .and_then(|p| p.id())
+        .expect("pool id")
+        .to_owned();
     let client = cognito
         .create_user_pool_client()
         .user_pool_id(&pool_id)
@@ -70,19 +74,27 @@ async fn pool_issued_tokens_pass_and_bad_ones_are_refused() {
     let id_token = result.id_token().expect("id token").to_owned();
 
     // The pool's JWKS, from moto's URL for it.
-    let moto = endpoint::resolved(&aws.config, Service::CognitoIdentityProvider).expect("moto endpoint");
+    let moto =
+        endpoint::resolved(&aws.config, Service::CognitoIdentityProvider).expect("moto endpoint");
     let http = irisctl::http::Http::new(std::time::Duration::from_secs(10)).expect("http client");
     let jwks = http
         .send(
             http::Method::GET,
-            &format!("{}/{pool_id}/.well-known/jwks.json", moto.trim_end_matches('/')),
+            &format!(
+                "{}/{pool_id}/.well-known/jwks.json",
+                moto.trim_end_matches('/')
+            ),
             &[],
             Vec::new(),
         )
         .await
         .expect("GET jwks.json");
     assert_eq!(jwks.status, 200);
-    let region = aws.config.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
+    let region = aws
+        .config
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "us-east-1".into());
     let verifier = Verifier {
         issuer: cognito_issuer(&region, &pool_id),
         keys: serde_json::from_slice(&jwks.body).expect("a JWK set"),
@@ -91,34 +103,51 @@ async fn pool_issued_tokens_pass_and_bad_ones_are_refused() {
     let now = irisctl::local::issuer::unix_now();
     let moto_scope = vec!["aws.cognito.signin.user.admin".to_owned()];
 
-    let ok = verifier.verify(&access, &moto_scope, now).expect("a pool-issued access token passes");
+    let ok = verifier
+        .verify(&access, &moto_scope, now)
+        .expect("a pool-issued access token passes");
     assert_eq!(ok.client_id, client_id);
     verifier
         .verify(&format!("Bearer {id_token}"), &[], now)
         .expect("an ID token passes a method without scopes");
 
     let tampered = irisctl::smoke::tamper(&access);
-    assert!(matches!(verifier.verify(&tampered, &moto_scope, now), Err(Rejection::Signature(_))));
+    assert!(matches!(
+        verifier.verify(&tampered, &moto_scope, now),
+        Err(Rejection::Signature(_))
+    ));
     let other_pool = Verifier {
         issuer: cognito_issuer(&region, "us-east-1_SomeOtherPool"),
         ..verifier.clone()
     };
-    assert!(matches!(other_pool.verify(&access, &moto_scope, now), Err(Rejection::Issuer(_))));
+    assert!(matches!(
+        other_pool.verify(&access, &moto_scope, now),
+        Err(Rejection::Issuer(_))
+    ));
     assert!(matches!(
         verifier.verify(&id_token, &moto_scope, now),
-        Err(Rejection::TokenUse { wanted: "access", .. })
+        Err(Rejection::TokenUse {
+            wanted: "access",
+            ..
+        })
     ));
     assert!(matches!(
         verifier.verify(&access, &moto_scope, now + 2 * 3600),
         Err(Rejection::Expired { .. })
     ));
     let predict = vec!["iris-local-api/predict".to_owned()];
-    assert!(matches!(verifier.verify(&access, &predict, now), Err(Rejection::Scope { .. })));
+    assert!(matches!(
+        verifier.verify(&access, &predict, now),
+        Err(Rejection::Scope { .. })
+    ));
     let other_client = Verifier {
         client_ids: vec!["someoneelse".into()],
         ..verifier.clone()
     };
-    assert!(matches!(other_client.verify(&access, &moto_scope, now), Err(Rejection::Client(_))));
+    assert!(matches!(
+        other_client.verify(&access, &moto_scope, now),
+        Err(Rejection::Client(_))
+    ));
 
     cognito
         .delete_user_pool()

@@ -22,29 +22,42 @@ struct Serve {
 
 impl Drop for Serve {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
     }
 }
 
-fn serve(env: &str, envs: &Path, local_dir: &Path, package: &Path, model: &Path, bucket: &str) -> Serve {
+fn serve(
+    env: &str,
+    envs: &Path,
+    local_dir: &Path,
+    package: &Path,
+    model: &Path,
+    bucket: &str,
+) -> Serve {
     let stderr = CapturedStderr::new("irisctl local serve");
-    let mut child = support::irisctl(&["local", "serve", "--port", "0", "--env", env, "--bucket", bucket])
-        .env("IRISCTL_LOCAL_DIR", local_dir)
-        .command()
-        .arg("--envs-dir")
-        .arg(envs)
-        .arg("--zip")
-        .arg(package.join("lambda.zip"))
-        .arg("--model")
-        .arg(model)
-        .stdout(Stdio::piped())
-        .stderr(stderr.stdio())
-        .spawn()
-        .expect("start irisctl local serve");
+    let mut child = support::irisctl(&[
+        "local", "serve", "--port", "0", "--env", env, "--bucket", bucket,
+    ])
+    .env("IRISCTL_LOCAL_DIR", local_dir)
+    .command()
+    .arg("--envs-dir")
+    .arg(envs)
+    .arg("--zip")
+    .arg(package.join("lambda.zip"))
+    .arg("--model")
+    .arg(model)
+    .stdout(Stdio::piped())
+    .stderr(stderr.stdio())
+    .spawn()
+    .expect("start irisctl local serve");
     let stdout = child.stdout.take().expect("piped stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the listening line");
     let url = line
         .trim()
         .strip_prefix("listening on ")
@@ -79,12 +92,21 @@ async fn smoke_passes_where_the_live_model_answers_and_names_what_fails_otherwis
     let local = std::fs::read_to_string(envs.path().join(format!("{env}.yaml"))).expect("env file");
     let with_authorizer = local.replace("mode: none", "mode: cognito");
     assert_ne!(with_authorizer, local, "local.yaml's auth line moved");
-    std::fs::write(envs.path().join(format!("{auth_env}.yaml")), with_authorizer).expect("env file");
+    std::fs::write(
+        envs.path().join(format!("{auth_env}.yaml")),
+        with_authorizer,
+    )
+    .expect("env file");
     let work = tempfile::tempdir().expect("tempdir");
     let bucket = support::unique_name("smoke-models");
     let body = {
-        let (env, auth_env, envs, work, bucket) =
-            (env.clone(), auth_env.clone(), envs.path().to_owned(), work.path().to_owned(), bucket.clone());
+        let (env, auth_env, envs, work, bucket) = (
+            env.clone(),
+            auth_env.clone(),
+            envs.path().to_owned(),
+            work.path().to_owned(),
+            bucket.clone(),
+        );
         async move { exercise(&env, &auth_env, &envs, &work, &bucket) }
     };
     let outcome = tokio::spawn(body).await;
@@ -102,13 +124,34 @@ fn exercise(env: &str, auth_env: &str, envs: &Path, work: &Path, bucket: &str) {
     let local_dir = work.join("local");
     let iris_model = iris_model();
     let path = |p: &Path| p.to_string_lossy().into_owned();
-    assert_ok("train live", &run(&iris_model, &["train", "--out", &path(&live)]));
-    assert_ok("train other", &run(&iris_model, &["train", "--seed", "7", "--out", &path(&other)]));
-    assert_ok("package", &support::irisctl(&["package", "--out", &path(&package)]).output());
-    let deployed = support::irisctl(&["deploy", "--env", env, "--yes", "--model", &path(&live), "--package", &path(&package)])
-        .arg("--envs-dir")
-        .arg(envs)
-        .output();
+    assert_ok(
+        "train live",
+        &run(&iris_model, &["train", "--out", &path(&live)]),
+    );
+    assert_ok(
+        "train other",
+        &run(
+            &iris_model,
+            &["train", "--seed", "7", "--out", &path(&other)],
+        ),
+    );
+    assert_ok(
+        "package",
+        &support::irisctl(&["package", "--out", &path(&package)]).output(),
+    );
+    let deployed = support::irisctl(&[
+        "deploy",
+        "--env",
+        env,
+        "--yes",
+        "--model",
+        &path(&live),
+        "--package",
+        &path(&package),
+    ])
+    .arg("--envs-dir")
+    .arg(envs)
+    .output();
     assert_ok("deploy", &deployed);
 
     // The emulator env's deployed API: passes, the auth checks not applicable.
@@ -116,7 +159,10 @@ fn exercise(env: &str, auth_env: &str, envs: &Path, work: &Path, bucket: &str) {
     assert_ok("smoke against the emulator env's API", &out);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("n/a    no token -> 401"), "{text}");
-    assert!(text.contains("pass   golden set answers as recorded"), "{text}");
+    assert!(
+        text.contains("pass   golden set answers as recorded"),
+        "{text}"
+    );
 
     // local serve of the same env, given the live model: passes.
     {
@@ -128,11 +174,22 @@ fn exercise(env: &str, auth_env: &str, envs: &Path, work: &Path, bucket: &str) {
     {
         let s = serve(env, envs, &local_dir, &package, &other, bucket);
         let out = smoke(env, envs, &local_dir, Some(&s.url));
-        assert_eq!(out.status.code(), Some(1), "{}", support::describe_output(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            support::describe_output(&out)
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("GET /model names the live model"), "{stderr}");
+        assert!(
+            stderr.contains("GET /model names the live model"),
+            "{stderr}"
+        );
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("FAIL   GET /model names the live model"), "{text}");
+        assert!(
+            text.contains("FAIL   GET /model names the live model"),
+            "{text}"
+        );
     }
     // An env with the authorizer, served locally: every auth check runs.
     {
@@ -150,6 +207,9 @@ fn exercise(env: &str, auth_env: &str, envs: &Path, work: &Path, bucket: &str) {
             assert!(text.contains(&format!("pass   {check}")), "{check}: {text}");
         }
     }
-    let destroyed = support::irisctl(&["destroy", "--env", env, "--yes"]).arg("--envs-dir").arg(envs).output();
+    let destroyed = support::irisctl(&["destroy", "--env", env, "--yes"])
+        .arg("--envs-dir")
+        .arg(envs)
+        .output();
     assert_ok("destroy", &destroyed);
 }

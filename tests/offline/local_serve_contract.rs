@@ -44,7 +44,8 @@ impl Serve {
         use std::os::unix::fs::PermissionsExt as _;
         let bootstrap = scratch.join("bootstrap");
         std::fs::write(&bootstrap, SHELL_RUNTIME).expect("write bootstrap");
-        std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
         let stderr = CapturedStderr::new("irisctl local serve --env");
         let mut child = irisctl(&["local", "serve", "--port", "0", "--env", env])
             .without_aws()
@@ -60,7 +61,9 @@ impl Serve {
             .expect("start irisctl local serve");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the listening line");
         let addr = line
             .trim()
             .strip_prefix("listening on http://")
@@ -76,15 +79,25 @@ impl Serve {
 
 impl Drop for Serve {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
     }
 }
 
 /// One HTTP/1.1 request: status, lower-cased head, body.
-fn request(addr: SocketAddr, method: &str, path: &str, headers: &[String], body: &str) -> (u16, String, String) {
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[String],
+    body: &str,
+) -> (u16, String, String) {
     let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
     let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
     write!(
         stream,
@@ -95,7 +108,11 @@ fn request(addr: SocketAddr, method: &str, path: &str, headers: &[String], body:
     let mut raw = String::new();
     stream.read_to_string(&mut raw).expect("read");
     let (head, body) = raw.split_once("\r\n\r\n").expect("head");
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
     (status, head.to_lowercase(), body.to_owned())
 }
 
@@ -110,7 +127,8 @@ fn token(env: &str, envs: &Path, local_dir: &Path, extra: &[&str]) -> std::proce
         .output()
 }
 
-const FLOWER: &str = r#"{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}"#;
+const FLOWER: &str =
+    r#"{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}"#;
 
 fn error_code(body: &str) -> String {
     let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"));
@@ -126,40 +144,98 @@ fn dev_served_locally_requires_a_scoped_token_and_a_valid_body() {
     let none = token("dev", &envs, &local_dir, &[]);
     assert_eq!(none.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&none.stderr);
-    assert!(stderr.contains("no `irisctl local serve --env dev` is running"), "{stderr}");
+    assert!(
+        stderr.contains("no `irisctl local serve --env dev` is running"),
+        "{stderr}"
+    );
 
     let serve = Serve::start("dev", &envs, &local_dir, scratch.path());
     let out = token("dev", &envs, &local_dir, &["--output", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let granted: Value = serde_json::from_slice(&out.stdout).expect("token JSON");
     assert_eq!(granted["issuer"], "local");
     assert_eq!(granted["scope"], "iris-dev-api/predict");
     assert_eq!(granted["expires_in"], 3600, "access_token_minutes 60");
     let record = std::fs::read_to_string(local_dir.join("dev.json")).expect("record");
-    assert!(!String::from_utf8_lossy(&out.stdout).contains(
-        serde_json::from_str::<Value>(&record).expect("record JSON")["issuer"]["client_secret"]
-            .as_str()
-            .expect("secret")
-    ), "the client secret is never printed");
-    let bearer = format!("Authorization: Bearer {}", granted["access_token"].as_str().expect("token"));
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains(
+            serde_json::from_str::<Value>(&record).expect("record JSON")["issuer"]["client_secret"]
+                .as_str()
+                .expect("secret")
+        ),
+        "the client secret is never printed"
+    );
+    let bearer = format!(
+        "Authorization: Bearer {}",
+        granted["access_token"].as_str().expect("token")
+    );
     let json = "Content-Type: application/json".to_owned();
 
-    let (status, head, body) = request(serve.addr, "POST", "/predict", &[bearer.clone(), json.clone()], FLOWER);
+    let (status, head, body) = request(
+        serve.addr,
+        "POST",
+        "/predict",
+        &[bearer.clone(), json.clone()],
+        FLOWER,
+    );
     assert_eq!(status, 200, "{head}\n{body}");
     assert!(head.contains("x-amzn-requestid:"), "{head}");
     let (status, _, body) = request(serve.addr, "GET", "/model", &[bearer.clone()], "");
     assert_eq!((status, body.as_str()), (200, r#"{"sha256":"shell"}"#));
 
     let (status, _, body) = request(serve.addr, "POST", "/predict", &[json.clone()], FLOWER);
-    assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHORIZED"), "{body}");
-    let (status, _, body) = request(serve.addr, "GET", "/model", &["Authorization: Bearer x.y.z".into()], "");
-    assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHORIZED"), "{body}");
-    let (status, _, body) = request(serve.addr, "POST", "/predict", &[bearer.clone(), json.clone()], r#"{"sepal_length":"5"}"#);
-    assert_eq!((status, error_code(&body).as_str()), (400, "BAD_REQUEST_BODY"), "{body}");
-    let (status, _, body) = request(serve.addr, "POST", "/predict", &[bearer.clone(), json.clone()], "{");
-    assert_eq!((status, error_code(&body).as_str()), (400, "BAD_REQUEST_BODY"), "{body}");
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (401, "UNAUTHORIZED"),
+        "{body}"
+    );
+    let (status, _, body) = request(
+        serve.addr,
+        "GET",
+        "/model",
+        &["Authorization: Bearer x.y.z".into()],
+        "",
+    );
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (401, "UNAUTHORIZED"),
+        "{body}"
+    );
+    let (status, _, body) = request(
+        serve.addr,
+        "POST",
+        "/predict",
+        &[bearer.clone(), json.clone()],
+        r#"{"sepal_length":"5"}"#,
+    );
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (400, "BAD_REQUEST_BODY"),
+        "{body}"
+    );
+    let (status, _, body) = request(
+        serve.addr,
+        "POST",
+        "/predict",
+        &[bearer.clone(), json.clone()],
+        "{",
+    );
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (400, "BAD_REQUEST_BODY"),
+        "{body}"
+    );
     let (status, _, body) = request(serve.addr, "DELETE", "/model", &[bearer.clone()], "");
-    assert_eq!((status, error_code(&body).as_str()), (403, "MISSING_AUTHENTICATION_TOKEN"), "{body}");
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (403, "MISSING_AUTHENTICATION_TOKEN"),
+        "{body}"
+    );
 
     // A valid token of the issuer without the predict scope: 401, as API Gateway answers.
     let out = token("dev", &envs, &local_dir, &["--output", "json"]);
@@ -173,7 +249,10 @@ fn dev_served_locally_requires_a_scoped_token_and_a_valid_body() {
         .find(|s| s.ends_with("/unused"))
         .expect("an unused scope")
         .to_owned();
-    let form = format!("grant_type=client_credentials&scope={}", unused.replace('/', "%2F"));
+    let form = format!(
+        "grant_type=client_credentials&scope={}",
+        unused.replace('/', "%2F")
+    );
     let issuer: SocketAddr = record["issuer"]["issuer"]
         .as_str()
         .and_then(|u| u.strip_prefix("http://"))
@@ -189,17 +268,30 @@ fn dev_served_locally_requires_a_scoped_token_and_a_valid_body() {
         issuer,
         "POST",
         "/oauth2/token",
-        &[format!("Authorization: Basic {basic}"), "Content-Type: application/x-www-form-urlencoded".into()],
+        &[
+            format!("Authorization: Basic {basic}"),
+            "Content-Type: application/x-www-form-urlencoded".into(),
+        ],
         &form,
     );
     assert_eq!(status, 200, "{body}");
     let unscoped: Value = serde_json::from_str(&body).expect("token JSON");
-    let bearer = format!("Authorization: Bearer {}", unscoped["access_token"].as_str().expect("token"));
+    let bearer = format!(
+        "Authorization: Bearer {}",
+        unscoped["access_token"].as_str().expect("token")
+    );
     let (status, _, body) = request(serve.addr, "POST", "/predict", &[bearer, json], FLOWER);
-    assert_eq!((status, error_code(&body).as_str()), (401, "UNAUTHORIZED"), "{body}");
+    assert_eq!(
+        (status, error_code(&body).as_str()),
+        (401, "UNAUTHORIZED"),
+        "{body}"
+    );
 
     drop(serve);
-    assert!(!local_dir.join("dev.json").exists(), "the record goes with the serve");
+    assert!(
+        !local_dir.join("dev.json").exists(),
+        "the record goes with the serve"
+    );
 }
 
 /// At twice the stage rate for 3 s, the share of 429s is what the token bucket predicts
@@ -210,13 +302,19 @@ fn twice_the_stage_rate_is_throttled_as_the_token_bucket_predicts() {
     let scratch = tempfile::tempdir().expect("tempdir");
     let envs = scratch.path().join("envs");
     std::fs::create_dir_all(&envs).expect("mkdir");
-    let local = std::fs::read_to_string(repo().join("environments/local.yaml")).expect("local.yaml");
+    let local =
+        std::fs::read_to_string(repo().join("environments/local.yaml")).expect("local.yaml");
     let throttled = local
         .replace("throttle_rate: 10", &format!("throttle_rate: {rate}"))
         .replace("throttle_burst: 20", &format!("throttle_burst: {burst}"));
     assert_ne!(throttled, local, "local.yaml's throttle lines moved");
     std::fs::write(envs.join("local-throttle.yaml"), throttled).expect("env file");
-    let serve = Serve::start("local-throttle", &envs, &scratch.path().join("local"), scratch.path());
+    let serve = Serve::start(
+        "local-throttle",
+        &envs,
+        &scratch.path().join("local"),
+        scratch.path(),
+    );
     // Warm the function so its start does not count against the schedule.
     let _ = request(serve.addr, "GET", "/model", &[], "");
     std::thread::sleep(Duration::from_secs_f64(f64::from(burst) / rate + 0.5));
@@ -242,18 +340,28 @@ fn twice_the_stage_rate_is_throttled_as_the_token_bucket_predicts() {
             })
         })
         .collect();
-    let answers: Vec<(u16, String)> = handles.into_iter().map(|h| h.join().expect("request thread")).collect();
+    let answers: Vec<(u16, String)> = handles
+        .into_iter()
+        .map(|h| h.join().expect("request thread"))
+        .collect();
     assert_eq!(answers.len(), total, "every request answered");
     let mut ids: Vec<&str> = answers.iter().map(|(_, id)| id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
-    assert_eq!(ids.len(), total, "one answer per request, each with its own request id");
+    assert_eq!(
+        ids.len(),
+        total,
+        "one answer per request, each with its own request id"
+    );
     assert!(!ids.contains(&""), "every answer names its request");
     let throttled = answers.iter().filter(|(s, _)| *s == 429).count();
     let passed = answers.iter().filter(|(s, _)| *s == 200).count();
     assert_eq!(throttled + passed, total, "only 200 or 429: {answers:?}");
     let predicted = total - irisctl::gateway::throttle::predicted_allowed(rate, burst, &schedule);
-    let (observed_share, predicted_share) = (throttled as f64 / total as f64, predicted as f64 / total as f64);
+    let (observed_share, predicted_share) = (
+        throttled as f64 / total as f64,
+        predicted as f64 / total as f64,
+    );
     eprintln!(
         "throttle: {total} requests at {per_second}/s for 3 s, rate {rate} burst {burst}: \
          {throttled} answered 429 ({:.1}%), the token bucket predicts {predicted} ({:.1}%)",
