@@ -32,6 +32,9 @@ pub struct Target {
     pub max_batch: u32,
     pub requests: usize,
     pub max_p99_ms: Option<f64>,
+    /// Whether the API applies the template's gateway response bodies (LocalStack does
+    /// not: its refusals keep API Gateway's default `{"message": ...}`).
+    pub gateway_templates: bool,
 }
 
 /// Tokens for the checks, or why the auth checks do not apply.
@@ -160,7 +163,13 @@ async fn golden(c: &Caller<'_>, t: &Target) -> Check {
                     .collect()
             })
             .unwrap_or_default();
-        if got_species != species || &got_probs != probabilities {
+        // The replayed rows are scored here, not recorded: the last bits of a probability
+        // may differ from the function's JSON (0.9400000000000001 against 0.94).
+        let close = got_probs.len() == probabilities.len()
+            && probabilities
+                .iter()
+                .all(|(k, p)| got_probs.get(k).is_some_and(|g| (g - p).abs() <= 1e-9));
+        if got_species != species || !close {
             return Check::fail(
                 name,
                 format!(
@@ -235,12 +244,14 @@ async fn auth_checks(c: &Caller<'_>, t: &Target) -> Vec<Check> {
     };
     let body = || Some(flower_json(&FLOWER).to_string().into_bytes());
     let mut out = vec![expect_refusal(
+        t,
         names[0],
         c.call(Method::POST, "/predict", None, body()).await,
         401,
     )];
     out.push(match unscoped {
         Ok(token) => expect_refusal(
+            t,
             names[1],
             c.call(Method::POST, "/predict", Some(token), body()).await,
             401,
@@ -248,6 +259,7 @@ async fn auth_checks(c: &Caller<'_>, t: &Target) -> Vec<Check> {
         Err(why) => Check::not_applicable(names[1], why.clone()),
     });
     out.push(expect_refusal(
+        t,
         names[2],
         c.call(Method::POST, "/predict", Some(&tamper(good)), body())
             .await,
@@ -274,6 +286,7 @@ async fn expired_check(c: &Caller<'_>, t: &Target) -> Check {
             }
             let body = Some(flower_json(&FLOWER).to_string().into_bytes());
             expect_refusal(
+                t,
                 name,
                 c.call(Method::POST, "/predict", Some(token), body).await,
                 401,
@@ -302,7 +315,7 @@ async fn validation_checks(c: &Caller<'_>, t: &Target) -> Vec<Check> {
     ];
     let mut out = Vec::new();
     for (name, body) in cases {
-        out.push(expect_refusal(name, c.predict(body).await, 400));
+        out.push(expect_refusal(t, name, c.predict(body).await, 400));
     }
     out
 }
@@ -351,7 +364,7 @@ async fn latency(c: &Caller<'_>, t: &Target) -> (Option<Latency>, Check) {
     (Some(l), check)
 }
 
-fn expect_refusal(name: &str, reply: Result<Reply, String>, status: u16) -> Check {
+fn expect_refusal(t: &Target, name: &str, reply: Result<Reply, String>, status: u16) -> Check {
     let r = match reply {
         Ok(r) => r,
         Err(e) => return Check::fail(name, e),
@@ -374,6 +387,18 @@ fn expect_refusal(name: &str, reply: Result<Reply, String>, status: u16) -> Chec
                 .and_then(|e| e.get("message"))
                 .is_some_and(Value::is_string)
     });
+    let default_shape = r
+        .json()
+        .is_some_and(|v| v.get("message").is_some_and(Value::is_string));
+    if !shape && default_shape && !t.gateway_templates {
+        return Check::pass(
+            name,
+            format!(
+                "{status} {} (API Gateway's default body: this API ignores the template's gateway responses, docs/emulator-gaps.md)",
+                snippet(&r.body)
+            ),
+        );
+    }
     if !shape {
         return Check::fail(
             name,
