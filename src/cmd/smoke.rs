@@ -163,6 +163,10 @@ async fn smoke_command(args: Args) -> anyhow::Result<Status> {
         max_p99_ms: args.max_p99,
         // LocalStack answers its own refusals with API Gateway's default body.
         gateway_templates: !(config.emulator.value && local.is_none()),
+        pace: contract
+            .throttle
+            .filter(|t| t.rate > 0.0)
+            .map(|t| std::time::Duration::from_secs_f64(1.0 / t.rate)),
     };
     let report = smoke::run(&http, &target).await;
     match args.output {

@@ -70,8 +70,9 @@ fn serve(
     }
 }
 
-fn smoke(env: &str, envs: &Path, local_dir: &Path, url: Option<&str>) -> Output {
+fn smoke(env: &str, envs: &Path, local_dir: &Path, url: Option<&str>, extra: &[&str]) -> Output {
     let mut args = vec!["smoke", "--env", env, "--requests", "20"];
+    args.extend(extra);
     if let Some(url) = url {
         args.extend(["--url", url]);
     }
@@ -155,7 +156,7 @@ fn exercise(env: &str, auth_env: &str, envs: &Path, work: &Path, bucket: &str) {
     assert_ok("deploy", &deployed);
 
     // The emulator env's deployed API: passes, the auth checks not applicable.
-    let out = smoke(env, envs, &local_dir, None);
+    let out = smoke(env, envs, &local_dir, None, &[]);
     assert_ok("smoke against the emulator env's API", &out);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("n/a    no token -> 401"), "{text}");
@@ -167,13 +168,13 @@ fn exercise(env: &str, auth_env: &str, envs: &Path, work: &Path, bucket: &str) {
     // local serve of the same env, given the live model: passes.
     {
         let s = serve(env, envs, &local_dir, &package, &live, bucket);
-        let out = smoke(env, envs, &local_dir, Some(&s.url));
+        let out = smoke(env, envs, &local_dir, Some(&s.url), &[]);
         assert_ok("smoke against local serve with the live model", &out);
     }
     // ... given another model: exit 1, the failing checks named.
     {
         let s = serve(env, envs, &local_dir, &package, &other, bucket);
-        let out = smoke(env, envs, &local_dir, Some(&s.url));
+        let out = smoke(env, envs, &local_dir, Some(&s.url), &[]);
         assert_eq!(
             out.status.code(),
             Some(1),
@@ -194,7 +195,13 @@ fn exercise(env: &str, auth_env: &str, envs: &Path, work: &Path, bucket: &str) {
     // An env with the authorizer, served locally: every auth check runs.
     {
         let s = serve(auth_env, envs, &local_dir, &package, &live, bucket);
-        let out = smoke(auth_env, envs, &local_dir, Some(&s.url));
+        let out = smoke(
+            auth_env,
+            envs,
+            &local_dir,
+            Some(&s.url),
+            &["--model", &path(&live)],
+        );
         assert_ok("smoke against local serve with the authorizer", &out);
         let text = String::from_utf8_lossy(&out.stdout);
         for check in [
