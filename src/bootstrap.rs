@@ -22,6 +22,8 @@ pub struct Outcome {
     pub result: &'static str,
     /// The role API Gateway now logs with (the stack's output).
     pub cloudwatch_role_arn: Option<String>,
+    /// The managed policy to attach to the identity that deploys envs (the stack's output).
+    pub deployer_policy_arn: Option<String>,
 }
 
 /// Tags of the bootstrap stack (CloudFormation copies them to the role).
@@ -120,5 +122,6 @@ async fn finish(
         region: region.to_string(),
         result,
         cloudwatch_role_arn: stack.outputs.get(account::ROLE_OUTPUT).cloned(),
+        deployer_policy_arn: stack.outputs.get(account::DEPLOYER_POLICY_OUTPUT).cloned(),
     })
 }

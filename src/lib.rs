@@ -18,6 +18,7 @@ pub mod local_api_url;
 pub mod naming;
 pub mod package;
 pub mod plan;
+pub mod preflight;
 pub mod recover;
 pub mod render;
 pub mod smoke;

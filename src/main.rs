@@ -18,6 +18,9 @@ use irisctl::cmd;
   irisctl COMMAND --help"
 )]
 struct Cli {
+    /// Show the AWS SDK's own error chain (its debug form) with every failed call.
+    #[arg(long, global = true)]
+    debug: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -62,6 +65,11 @@ enum Command {
   irisctl bootstrap --region us-east-1 --output json
   irisctl bootstrap --region us-east-1 --render-to out/account")]
     Bootstrap(cmd::bootstrap::Args),
+    /// Read-only checks of the env's account before a deploy (each pass, warn or fail).
+    #[command(after_help = "Examples:
+  irisctl preflight --env dev
+  irisctl preflight --env prod --output json | jq '.checks[] | select(.result != \"pass\")'")]
+    Preflight(cmd::preflight::Args),
     /// Create or update an env's stacks (storage, auth, service), uploading the artifacts.
     #[command(after_help = "Examples:
   irisctl deploy --env dev --model .demo/model --package .demo/package
@@ -141,6 +149,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    irisctl::aws::set_debug(cli.debug);
     let outcome = match cli.command {
         Command::Version(args) => cmd::version::run(args),
         Command::Render(args) => cmd::render::run(args),
@@ -149,6 +158,7 @@ fn main() -> ExitCode {
         Command::Package(args) => cmd::package::run(args),
         Command::Local(args) => cmd::local::run(args),
         Command::Bootstrap(args) => cmd::bootstrap::run(args),
+        Command::Preflight(args) => cmd::preflight::run(args),
         Command::Deploy(args) => cmd::deploy::run(args),
         Command::Plan(args) => cmd::plan::run(args),
         Command::Recover(args) => cmd::recover::run(args),

@@ -1,8 +1,9 @@
 //! A model ready to serve: the verified `iris_model::Model`, its manifest and the S3
 //! object versions they came from. Owns turning downloaded bytes into that (checksum
-//! first, then decode, then the manifest must describe the same bytes). Must not fetch.
+//! first, then decode, then the manifest must be unedited (its own `manifest_sha256`) and
+//! describe the same bytes). Must not fetch.
 
-use iris_model::{Manifest, Model, ModelError};
+use iris_model::{Manifest, ManifestError, Model, ModelError};
 use serde_json::{Map, Value};
 
 #[derive(Debug)]
@@ -20,6 +21,9 @@ pub enum VerifyError {
     Model(#[from] ModelError),
     #[error("manifest.json is not a valid manifest: {0}")]
     Manifest(serde_json::Error),
+    /// Not JSON, newer than this build, edited after training, or missing fields.
+    #[error("manifest.json refused: {0}")]
+    Refused(#[from] ManifestError),
     #[error(
         "manifest.json describes model sha256 {manifest} but the function is pinned to {expected}"
     )]
@@ -30,7 +34,7 @@ pub enum VerifyError {
 const SUMMARY_KEYS: [&str; 9] = [
     "schema_version",
     "sha256",
-    "created",
+    "manifest_sha256",
     "created_by",
     "classes",
     "features",
@@ -40,8 +44,8 @@ const SUMMARY_KEYS: [&str; 9] = [
 ];
 
 impl LoadedModel {
-    /// Verifies `model_bytes` against `expected_sha256` (before decoding anything) and
-    /// checks that the manifest names the same sha256.
+    /// Verifies `model_bytes` against `expected_sha256` (before decoding anything), the
+    /// manifest against its own checksum, and that the manifest names the same sha256.
     pub fn verify(
         model_bytes: &[u8],
         manifest_bytes: &[u8],
@@ -50,8 +54,7 @@ impl LoadedModel {
         manifest_version_id: Option<String>,
     ) -> Result<LoadedModel, VerifyError> {
         let model = Model::from_bytes(model_bytes, expected_sha256)?;
-        let manifest: Manifest =
-            serde_json::from_slice(manifest_bytes).map_err(VerifyError::Manifest)?;
+        let manifest: Manifest = iris_model::manifest::parse(manifest_bytes)?;
         if manifest.sha256 != expected_sha256 {
             return Err(VerifyError::ManifestMismatch {
                 manifest: manifest.sha256,

@@ -16,7 +16,8 @@ use iris_lambda::handler::{App, LoadFuture, Loader};
 use iris_lambda::loaded::{LoadedModel, VerifyError};
 use iris_lambda::routes::{respond, route};
 use iris_lambda::s3::LoadError;
-use iris_model::{Features, ModelError};
+use iris_model::checksum::ChecksumError;
+use iris_model::{Features, ManifestError, ModelError};
 use serde_json::Value;
 
 const GOOD: &str = r#"{"sepal_length":5.1,"sepal_width":3.5,"petal_length":1.4,"petal_width":0.2}"#;
@@ -114,7 +115,11 @@ fn model_route_returns_the_manifest_summary() {
     );
     let json = body_json(&resp);
     assert_eq!(json["sha256"], trained().model.sha256());
-    assert_eq!(json["created"], "2026-01-01T00:00:00Z");
+    assert_eq!(
+        json["manifest_sha256"].as_str(),
+        Some(trained().manifest.manifest_sha256.as_str())
+    );
+    assert!(json.get("created").is_none(), "no wall-clock time");
     assert_eq!(
         json["classes"],
         serde_json::json!(["setosa", "versicolor", "virginica"])
@@ -152,8 +157,10 @@ fn a_wrong_model_is_never_loaded() {
         "{err}"
     );
 
+    // A manifest for another model, sealed as training would have sealed it.
     let mut other_manifest: Value = serde_json::from_slice(&manifest).expect("json");
     other_manifest["sha256"] = Value::String(other_sha);
+    iris_model::checksum::seal(&mut other_manifest);
     let other_manifest = serde_json::to_vec(&other_manifest).expect("json");
     let err = LoadedModel::verify(&t.bytes, &other_manifest, sha, None, None)
         .expect_err("manifest for another model");
@@ -161,7 +168,63 @@ fn a_wrong_model_is_never_loaded() {
 
     let err =
         LoadedModel::verify(&t.bytes, b"{not json", sha, None, None).expect_err("bad manifest");
-    assert!(matches!(err, VerifyError::Manifest(_)), "{err}");
+    assert!(
+        matches!(err, VerifyError::Refused(ManifestError::Json(_))),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_edited_manifest_is_never_loaded_and_the_error_says_how_to_rebuild() {
+    let t = trained();
+    let sha = t.model.sha256();
+    let edits: [fn(&mut Value); 3] = [
+        |m| m["params"]["trees"] = 3.into(),
+        |m| m["metrics"]["accuracy"] = 1.0.into(),
+        |m| m["golden"][0]["species"] = "virginica".into(),
+    ];
+    for edit in edits {
+        let mut edited: Value = serde_json::from_slice(&manifest_json()).expect("json");
+        edit(&mut edited);
+        let edited = serde_json::to_vec(&edited).expect("json");
+        let err = LoadedModel::verify(&t.bytes, &edited, sha, None, None).expect_err("edited");
+        assert!(
+            matches!(
+                err,
+                VerifyError::Refused(ManifestError::Checksum(ChecksumError::Mismatch { .. }))
+            ),
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(text.contains("manifest.json"), "{text}");
+        assert!(text.contains("iris-model train --out DIR"), "{text}");
+    }
+}
+
+#[test]
+fn a_manifest_of_an_older_schema_is_never_loaded_and_the_error_says_to_retrain() {
+    let t = trained();
+    let sha = t.model.sha256();
+    // As iris-model 1 wrote it: a wall-clock time, no checksum, no golden set.
+    let mut old: Value = serde_json::from_slice(&manifest_json()).expect("json");
+    if let Some(o) = old.as_object_mut() {
+        o.remove("manifest_sha256");
+        o.remove("golden");
+        o.insert("schema_version".into(), 1.into());
+        o.insert("created".into(), "2026-01-01T00:00:00Z".into());
+    }
+    let old = serde_json::to_vec(&old).expect("json");
+    let err = LoadedModel::verify(&t.bytes, &old, sha, None, None).expect_err("older schema");
+    assert!(
+        matches!(err, VerifyError::Refused(ManifestError::Older { found: 1 })),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("manifest.json"), "{text}");
+    assert!(
+        text.contains("retrain with `iris-model train --out DIR`"),
+        "{text}"
+    );
 }
 
 /// Fails the first `failures` loads, then serves the model; counts every load.

@@ -11,7 +11,7 @@ use iris_model::train::{TrainOptions, train};
 
 fn trained() -> (Dataset, Model, Vec<u8>) {
     let data = Dataset::builtin().expect("built-in data");
-    let t = train(&data, &TrainOptions::default(), "bench").expect("training");
+    let t = train(&data, &TrainOptions::default()).expect("training");
     (data, t.model, t.bytes)
 }
 
@@ -26,7 +26,7 @@ fn benches(c: &mut Criterion) {
     let (data, model, bytes) = trained();
 
     c.bench_function("train 100 trees (120 rows)", |b| {
-        b.iter(|| train(black_box(&data), &TrainOptions::default(), "bench"))
+        b.iter(|| train(black_box(&data), &TrainOptions::default()))
     });
 
     c.bench_function("load model.bin (verify sha256 + decode)", |b| {

@@ -1,10 +1,12 @@
 //! The artifact directory: model.bin, manifest.json and report.html. Owns reading and
-//! writing them and the check that model.bin is the one the manifest names; it must not
-//! train or evaluate.
+//! writing them and the checks that the manifest is unedited (its `manifest_sha256`) and
+//! that model.bin is the one the manifest names; it must not train or evaluate.
 
 use std::path::{Path, PathBuf};
 
-use crate::manifest::{Manifest, SCHEMA_VERSION};
+use crate::checksum::ChecksumError;
+use crate::golden::GoldenRow;
+use crate::manifest::{self, Manifest, ManifestError, SCHEMA_VERSION};
 use crate::model::{Model, ModelError};
 use crate::{MANIFEST_FILE, MODEL_FILE, REPORT_FILE};
 
@@ -17,18 +19,34 @@ pub struct Artifact {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
-    #[error("{file}: cannot read: {source}")]
+    #[error(
+        "{file}: cannot read: {source}; pass the directory `iris-model train --out DIR` wrote, or retrain into it"
+    )]
     Read {
         file: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{file}: not a valid manifest: {message}")]
+    #[error("{file}: not a valid manifest: {message}; retrain with `iris-model train --out DIR`")]
     Manifest { file: PathBuf, message: String },
     #[error(
         "{file}: schema_version {found} is newer than this build understands ({SCHEMA_VERSION}); upgrade iris-model"
     )]
-    Schema { file: PathBuf, found: u32 },
+    Schema { file: PathBuf, found: u64 },
+    /// Written by an older iris-model (no checksum, no golden set): retrain.
+    #[error("{file}: {source}")]
+    Older {
+        file: PathBuf,
+        #[source]
+        source: ManifestError,
+    },
+    /// The manifest's own checksum failed: it was edited, or predates the checksum.
+    #[error("{file}: {source}")]
+    Edited {
+        file: PathBuf,
+        #[source]
+        source: ChecksumError,
+    },
     #[error(
         "{file}: checksum mismatch: manifest says sha256 {expected}, file has {actual}; the model is corrupted or truncated, retrain or re-download it"
     )]
@@ -60,17 +78,28 @@ impl Artifact {
                 file: manifest_path.clone(),
                 source,
             })?;
-        let manifest: Manifest =
-            serde_json::from_str(&text).map_err(|e| ArtifactError::Manifest {
+        let manifest = manifest::parse(text.as_bytes()).map_err(|err| match err {
+            ManifestError::Newer { found } => ArtifactError::Schema {
                 file: manifest_path.clone(),
-                message: e.to_string(),
-            })?;
-        if manifest.schema_version > SCHEMA_VERSION {
-            return Err(ArtifactError::Schema {
-                file: manifest_path,
-                found: manifest.schema_version,
-            });
-        }
+                found,
+            },
+            older @ ManifestError::Older { .. } => ArtifactError::Older {
+                file: manifest_path.clone(),
+                source: older,
+            },
+            ManifestError::Checksum(source) => ArtifactError::Edited {
+                file: manifest_path.clone(),
+                source,
+            },
+            ManifestError::Shape(message) => ArtifactError::Manifest {
+                file: manifest_path.clone(),
+                message,
+            },
+            json @ ManifestError::Json(_) => ArtifactError::Manifest {
+                file: manifest_path.clone(),
+                message: json.to_string(),
+            },
+        })?;
         let model_path = dir.join(MODEL_FILE);
         let bytes = std::fs::read(&model_path).map_err(|source| ArtifactError::Read {
             file: model_path.clone(),
@@ -90,6 +119,12 @@ impl Artifact {
         Ok(Self { manifest, model })
     }
 
+    /// The held-out rows and the answers recorded for them at training time, which every
+    /// copy of this model must reproduce exactly (`crate::golden::check`).
+    pub fn golden(&self) -> &[GoldenRow] {
+        &self.manifest.golden
+    }
+
     /// Write the three files into `dir` (created if missing). Each file is written to a
     /// temporary name and renamed, so a reader never sees half a file; the manifest
     /// goes last, so a crash leaves a model the old manifest rejects by checksum.
@@ -103,12 +138,10 @@ impl Artifact {
             file: dir.to_path_buf(),
             source,
         })?;
-        let mut json =
-            serde_json::to_string_pretty(manifest).map_err(|e| ArtifactError::Manifest {
-                file: dir.join(MANIFEST_FILE),
-                message: e.to_string(),
-            })?;
-        json.push('\n');
+        let json = manifest.to_json().map_err(|e| ArtifactError::Manifest {
+            file: dir.join(MANIFEST_FILE),
+            message: e.to_string(),
+        })?;
         write_atomic(&dir.join(MODEL_FILE), model_bytes)?;
         write_atomic(&dir.join(REPORT_FILE), report_html.as_bytes())?;
         write_atomic(&dir.join(MANIFEST_FILE), json.as_bytes())

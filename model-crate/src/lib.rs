@@ -3,17 +3,20 @@
 //! The modules read like the pipeline: [`dataset`] (the shipped CSV or the user's) →
 //! [`split`] (stratified train/test) → [`forest`] (bagged CART trees in a flat layout) →
 //! [`metrics`] (held-out evaluation) → [`model`] (what predicts, and its bytes) →
-//! [`artifact`] (model.bin + manifest.json + report.html on disk). Prediction needs only
+//! [`artifact`] (model.bin + manifest.json + report.html on disk; [`checksum`] seals the
+//! manifest, [`golden`] records the held-out answers in it). Prediction needs only
 //! [`Model`] and [`Features`]; the Lambda uses exactly that surface.
 //!
 //! This crate does no network I/O and keeps no global state: every function is over plain
 //! data, so the same seed and data always give the same bytes.
 
 pub mod artifact;
+pub mod checksum;
 pub mod compiled;
 pub mod dataset;
 pub mod features;
 pub mod forest;
+pub mod golden;
 pub mod manifest;
 pub mod metrics;
 pub mod model;
@@ -25,7 +28,8 @@ pub mod train;
 pub use artifact::{Artifact, ArtifactError};
 pub use dataset::{DataError, Dataset};
 pub use features::{FeatureError, Features};
-pub use manifest::Manifest;
+pub use golden::{GoldenMismatch, GoldenRow};
+pub use manifest::{Manifest, ManifestError};
 pub use model::{IsIrisRule, Model, ModelError, Prediction};
 
 /// The four measurements, in the column order of the CSV and of [`Features`] (all cm).

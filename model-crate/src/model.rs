@@ -275,7 +275,6 @@ mod tests {
                 trees: 30,
                 ..TrainOptions::default()
             },
-            "t",
         )
         .expect("train");
         (t.model, t.bytes)

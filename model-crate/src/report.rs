@@ -121,7 +121,10 @@ fn summary(h: &mut String, m: &Manifest) {
             "model sha256",
             format!("<code>{}</code>", escape(&m.sha256)),
         ),
-        ("created", escape(&m.created)),
+        (
+            "manifest sha256",
+            format!("<code>{}</code>", escape(&m.manifest_sha256)),
+        ),
         ("created by", escape(&m.created_by)),
         ("data set", escape(&m.dataset.source)),
         (
@@ -517,7 +520,7 @@ mod tests {
     #[test]
     fn report_is_self_contained_and_escapes_user_strings() {
         let mut data = Dataset::builtin().expect("builtin");
-        let t = train(&data, &TrainOptions::default(), "t").expect("train");
+        let t = train(&data, &TrainOptions::default()).expect("train");
         let mut manifest = t.manifest.clone();
         manifest.dataset.source = "<script>alert(1)</script>.csv".into();
         data.classes[0] = "<img src=x onerror=alert(1)>".into();

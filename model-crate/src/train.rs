@@ -43,6 +43,8 @@ pub enum TrainError {
     Split(#[from] SplitError),
     #[error(transparent)]
     Model(#[from] ModelError),
+    #[error("cannot seal the manifest: {0}")]
+    Manifest(#[from] crate::manifest::ManifestError),
     /// Options or inputs that cannot be used together (the message says which).
     #[error("{0}")]
     Options(String),
@@ -82,9 +84,10 @@ fn check_options(o: &TrainOptions) -> Result<(), TrainError> {
     Ok(())
 }
 
-/// Split `data`, train on the training side, evaluate on the held-out side.
-/// `created` is the manifest's timestamp (the caller's clock, so tests can fix it).
-pub fn train(data: &Dataset, options: &TrainOptions, created: &str) -> Result<Trained, TrainError> {
+/// Split `data`, train on the training side, evaluate on the held-out side, and record
+/// the held-out answers as the golden set. The result depends on nothing but the
+/// arguments (no clock), so the same inputs give byte-identical model.bin and manifest.
+pub fn train(data: &Dataset, options: &TrainOptions) -> Result<Trained, TrainError> {
     check_options(options)?;
     let split = stratified(data, options.test_fraction, options.seed)?;
     let rows: Vec<[f64; 4]> = split.train.iter().map(|&i| data.rows[i]).collect();
@@ -123,11 +126,11 @@ pub fn train(data: &Dataset, options: &TrainOptions, created: &str) -> Result<Tr
     })?;
     let bytes = model.to_bytes()?;
     let metrics = evaluate(&model, data, &split.test)?;
-    let manifest = Manifest {
+    let golden = crate::golden::record(&model, data, &split.test);
+    let mut manifest = Manifest {
         schema_version: SCHEMA_VERSION,
         sha256: model.sha256().to_owned(),
         created_by: format!("iris-model {}", env!("CARGO_PKG_VERSION")),
-        created: created.to_owned(),
         seed: options.seed,
         params: Params {
             trees: options.trees,
@@ -157,7 +160,10 @@ pub fn train(data: &Dataset, options: &TrainOptions, created: &str) -> Result<Tr
         },
         is_iris: Some(is_iris),
         feature_importances: importances,
+        golden,
+        manifest_sha256: String::new(),
     };
+    manifest.seal()?;
     Ok(Trained {
         model,
         bytes,
@@ -205,28 +211,35 @@ mod tests {
     #[test]
     fn default_run_passes_the_gate_and_is_reproducible() {
         let data = Dataset::builtin().expect("builtin");
-        let a = train(&data, &TrainOptions::default(), "t1").expect("train");
+        let a = train(&data, &TrainOptions::default()).expect("train");
         assert!(a.passed_gate(), "accuracy {}", a.metrics.accuracy);
-        let b = train(&data, &TrainOptions::default(), "t2").expect("train");
+        let b = train(&data, &TrainOptions::default()).expect("train");
         assert_eq!(a.bytes, b.bytes);
         assert_eq!(a.manifest.sha256, b.manifest.sha256);
+        assert_eq!(
+            a.manifest.to_json().expect("json"),
+            b.manifest.to_json().expect("json")
+        );
+        assert_eq!(a.manifest.manifest_sha256.len(), 64);
         let other = TrainOptions {
             seed: 7,
             ..TrainOptions::default()
         };
-        assert_ne!(train(&data, &other, "t").expect("train").bytes, a.bytes);
+        assert_ne!(train(&data, &other).expect("train").bytes, a.bytes);
     }
 
     #[test]
     fn manifest_describes_the_run() {
         let data = Dataset::builtin().expect("builtin");
-        let t = train(&data, &TrainOptions::default(), "2026-01-01T00:00:00Z").expect("train");
+        let t = train(&data, &TrainOptions::default()).expect("train");
         let m = &t.manifest;
         assert_eq!(m.classes, ["setosa", "versicolor", "virginica"]);
         assert_eq!(m.features[2].name, "petal_length");
         assert_eq!((m.dataset.train_rows, m.dataset.test_rows), (120, 30));
         assert!(m.features.iter().all(|f| f.min < f.max && f.unit == "cm"));
         assert!((m.feature_importances.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        assert_eq!(m.golden.len(), 30);
+        assert!(m.golden.iter().all(|g| g.probabilities.len() == 3));
         let model = Model::from_bytes(&t.bytes, &m.sha256).expect("round trip");
         assert_eq!(model.sha256(), m.sha256);
     }
@@ -234,7 +247,7 @@ mod tests {
     #[test]
     fn evaluating_data_with_a_class_the_model_lacks_is_an_error_not_a_panic() {
         let mut data = Dataset::builtin().expect("builtin");
-        let t = train(&data, &TrainOptions::default(), "t").expect("train");
+        let t = train(&data, &TrainOptions::default()).expect("train");
         data.classes[2] = "rose".into();
         let err = evaluate(&t.model, &data, &[0, 149]).expect_err("unknown class");
         assert!(
@@ -264,7 +277,7 @@ mod tests {
                 ..TrainOptions::default()
             },
         ] {
-            assert!(train(&data, &o, "t").is_err(), "{o:?}");
+            assert!(train(&data, &o).is_err(), "{o:?}");
         }
     }
 }

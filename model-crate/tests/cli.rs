@@ -61,7 +61,12 @@ fn train_writes_an_artifact_that_passes_the_gate_and_predicts() {
     }
     let m = manifest(&dir);
     assert!(m["metrics"]["accuracy"].as_f64().expect("accuracy") >= 0.90);
-    assert_eq!(m["schema_version"], 1);
+    assert_eq!(m["schema_version"], 2);
+    assert!(
+        m.get("created").is_none(),
+        "no wall-clock time in the manifest"
+    );
+    assert_eq!(m["golden"].as_array().map(Vec::len), Some(30));
     assert_eq!(
         m["classes"],
         serde_json::json!(["setosa", "versicolor", "virginica"])
@@ -106,6 +111,129 @@ fn same_seed_and_data_give_byte_identical_models() {
     assert_eq!(bytes(&a), bytes(&b));
     assert_eq!(manifest(&a)["sha256"], manifest(&b)["sha256"]);
     assert_ne!(bytes(&a), bytes(&c));
+}
+
+#[test]
+fn retraining_with_the_same_inputs_gives_byte_identical_files() {
+    let tmp = TempDir::new().expect("tmp");
+    let a = train_into(&tmp, "a", &["--seed", "5", "--trees", "20"]);
+    let b = train_into(&tmp, "b", &["--seed", "5", "--trees", "20"]);
+    for file in ["model.bin", "manifest.json", "report.html"] {
+        let read = |d: &Path| std::fs::read(d.join(file)).expect("file");
+        assert!(
+            read(&a) == read(&b),
+            "{file} differs between two identical runs"
+        );
+    }
+}
+
+/// One edit of a manifest, as a test applies it.
+type Edit = fn(&mut serde_json::Value);
+
+/// Rewrites one field of DIR/manifest.json, keeping everything else (the checksum too).
+fn edit_manifest(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut m = manifest(dir);
+    edit(&mut m);
+    let text = serde_json::to_string_pretty(&m).expect("json");
+    std::fs::write(dir.join("manifest.json"), text).expect("write");
+}
+
+#[test]
+fn an_edited_manifest_is_refused_naming_the_file_and_how_to_rebuild() {
+    let tmp = TempDir::new().expect("tmp");
+    let dir = train_into(&tmp, "m", &[]);
+    let manifest_path = dir.join("manifest.json");
+    let edits: [(&str, Edit); 4] = [
+        ("trees", |m| m["params"]["trees"] = 7.into()),
+        ("accuracy", |m| m["metrics"]["accuracy"] = 1.0.into()),
+        ("golden", |m| m["golden"][0]["species"] = "virginica".into()),
+        ("checksum removed", |m| {
+            if let Some(o) = m.as_object_mut() {
+                o.remove("manifest_sha256");
+            }
+        }),
+    ];
+    let good = std::fs::read(&manifest_path).expect("manifest");
+    for (what, edit) in edits {
+        edit_manifest(&dir, edit);
+        let edited = std::fs::read(&manifest_path).expect("manifest");
+        for args in [
+            vec!["evaluate", "--model", path(&dir)],
+            vec!["predict", "--model", path(&dir), "5.1", "3.5", "1.4", "0.2"],
+        ] {
+            let out = run(&args);
+            assert_eq!(out.status.code(), Some(1), "{what}");
+            let stderr = text(&out.stderr);
+            assert!(stderr.contains(path(&manifest_path)), "{what}: {stderr}");
+            assert!(
+                stderr.contains("iris-model train --out DIR"),
+                "{what}: {stderr}"
+            );
+            assert!(
+                out.stdout.is_empty(),
+                "{what}: nothing from an edited manifest"
+            );
+        }
+        assert_eq!(
+            std::fs::read(&manifest_path).expect("manifest"),
+            edited,
+            "left as is"
+        );
+        std::fs::write(&manifest_path, &good).expect("restore");
+    }
+    // Only the layout changed (reformatted): still the same manifest.
+    edit_manifest(&dir, |_| {});
+    let out = run(&["evaluate", "--model", path(&dir)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("golden set: all 30 recorded answers reproduced exactly"));
+}
+
+#[test]
+fn a_manifest_of_an_older_schema_is_refused_saying_to_retrain() {
+    let tmp = TempDir::new().expect("tmp");
+    let dir = train_into(&tmp, "m", &[]);
+    let manifest_path = dir.join("manifest.json");
+    // As iris-model 1 wrote it: a wall-clock time, no checksum, no golden set.
+    edit_manifest(&dir, |m| {
+        if let Some(o) = m.as_object_mut() {
+            o.remove("manifest_sha256");
+            o.remove("golden");
+            o.insert("schema_version".into(), 1.into());
+            o.insert("created".into(), "2026-01-01T00:00:00Z".into());
+        }
+    });
+    let before = std::fs::read(&manifest_path).expect("manifest");
+    for args in [
+        vec!["evaluate", "--model", path(&dir)],
+        vec!["predict", "--model", path(&dir), "5.1", "3.5", "1.4", "0.2"],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(path(&manifest_path)), "{stderr}");
+        assert!(stderr.contains("schema_version 1"), "{stderr}");
+        assert!(
+            stderr.contains("retrain with `iris-model train --out DIR`"),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty(), "nothing from an older manifest");
+    }
+    assert_eq!(std::fs::read(&manifest_path).expect("manifest"), before);
+}
+
+#[test]
+fn the_golden_set_is_readable_through_the_library() {
+    let tmp = TempDir::new().expect("tmp");
+    let dir = train_into(&tmp, "m", &[]);
+    let artifact = iris_model::Artifact::load(&dir).expect("loads");
+    let golden = artifact.golden();
+    assert_eq!(golden.len(), 30);
+    assert!(iris_model::golden::check(&artifact.model, golden).is_empty());
+    let first = &golden[0];
+    let answer = artifact
+        .model
+        .predict(&iris_model::Features::new(first.features).expect("features"));
+    assert_eq!(answer.species, first.species);
 }
 
 #[test]

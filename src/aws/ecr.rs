@@ -154,6 +154,29 @@ impl Ecr {
         }
     }
 
+    /// Whether `repository` exists (DescribeRepositories by name).
+    pub async fn repository_exists(&self, repository: &str) -> Result<bool, EcrError> {
+        match self
+            .client
+            .describe_repositories()
+            .repository_names(repository)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(!out.repositories().is_empty()),
+            Err(err) => {
+                let err = EcrError::from_sdk("DescribeRepositories", repository, err, |e| {
+                    e.is_repository_not_found_exception()
+                });
+                if err.is_missing_repository() {
+                    Ok(false)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
     /// One BatchDeleteImage call deleting the images with these digests (each with all its
     /// tags), at most [`BATCH_DELETE_IMAGE_LIMIT`] of them.
     pub async fn batch_delete_digests(

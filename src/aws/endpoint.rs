@@ -21,10 +21,13 @@ pub enum Service {
     Lambda,
     Iam,
     CognitoIdentityProvider,
+    ApiGateway,
+    CloudWatchLogs,
+    Kms,
 }
 
 impl Service {
-    pub const ALL: [Service; 7] = [
+    pub const ALL: [Service; 10] = [
         Service::S3,
         Service::CloudFormation,
         Service::Ecr,
@@ -32,6 +35,9 @@ impl Service {
         Service::Lambda,
         Service::Iam,
         Service::CognitoIdentityProvider,
+        Service::ApiGateway,
+        Service::CloudWatchLogs,
+        Service::Kms,
     ];
 
     /// The SDK's service id.
@@ -44,6 +50,9 @@ impl Service {
             Service::Lambda => "Lambda",
             Service::Iam => "IAM",
             Service::CognitoIdentityProvider => "Cognito Identity Provider",
+            Service::ApiGateway => "API Gateway",
+            Service::CloudWatchLogs => "CloudWatch Logs",
+            Service::Kms => "KMS",
         }
     }
 }
@@ -64,6 +73,15 @@ pub fn resolved(conf: &SdkConfig, service: Service) -> Option<String> {
     conf.service_config()
         .and_then(|loader| loader.load_config(key))
         .or_else(|| conf.endpoint_url().map(str::to_owned))
+}
+
+/// Every service in `services` whose calls would go to this machine, with the endpoint.
+pub fn on_machine(conf: &SdkConfig, services: &[Service]) -> Vec<(Service, String)> {
+    services
+        .iter()
+        .filter_map(|&service| resolved(conf, service).map(|url| (service, url)))
+        .filter(|(_, url)| is_loopback(url))
+        .collect()
 }
 
 /// True when `url` names this machine: `localhost`, 127.0.0.0/8 or `::1`, with or without

@@ -4,19 +4,28 @@
 //! Owns: credential/region/endpoint loading ([`sdk_config`]), per-service client
 //! construction, the question "where will calls to service X go?" ([`endpoint`]), and
 //! every AWS API call irisctl makes, as typed methods of the per-service wrappers
-//! ([`cloudformation::Cfn`], [`s3::Bucket`], [`ecr::Ecr`], [`sts`]) that read SDK errors
+//! ([`cloudformation::Cfn`], [`s3::Bucket`], [`ecr::Ecr`], [`sts`], and the reads of
+//! preflight: [`apigateway`], [`lambda`], [`logs`], [`kms`], [`cognito`]) that read SDK errors
 //! one way (the `error` module). Code outside this module decides; it does not call the SDK.
 //! Must not: hold deployment logic, retry policy beyond the SDK's, or any knowledge of
 //! stacks and environments. Tests build their clients through these same functions, so
 //! what they exercise is what a user runs.
 
+pub mod apigateway;
 pub mod cloudformation;
 pub mod cognito;
+pub mod credentials;
 pub mod ecr;
 pub mod endpoint;
 mod error;
+pub mod kms;
+pub mod lambda;
+pub mod logs;
+pub mod reach;
 pub mod s3;
 pub mod sts;
+
+pub use error::{CallFailed, debug, set_debug};
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
@@ -59,12 +68,32 @@ pub fn ecr(conf: &SdkConfig) -> aws_sdk_ecr::Client {
     aws_sdk_ecr::Client::new(conf)
 }
 
-/// A Cognito user pools client (moto on the emulators).
-pub fn cognito(conf: &SdkConfig) -> aws_sdk_cognitoidentityprovider::Client {
-    aws_sdk_cognitoidentityprovider::Client::new(conf)
-}
-
 /// An STS client (caller identity: which account a command is about to change).
 pub fn sts(conf: &SdkConfig) -> aws_sdk_sts::Client {
     aws_sdk_sts::Client::new(conf)
+}
+
+/// An API Gateway (REST, v1) client: the account's logging role and throttle.
+pub fn apigateway(conf: &SdkConfig) -> aws_sdk_apigateway::Client {
+    aws_sdk_apigateway::Client::new(conf)
+}
+
+/// A Lambda client: account concurrency.
+pub fn lambda(conf: &SdkConfig) -> aws_sdk_lambda::Client {
+    aws_sdk_lambda::Client::new(conf)
+}
+
+/// A CloudWatch Logs client.
+pub fn logs(conf: &SdkConfig) -> aws_sdk_cloudwatchlogs::Client {
+    aws_sdk_cloudwatchlogs::Client::new(conf)
+}
+
+/// A KMS client.
+pub fn kms(conf: &SdkConfig) -> aws_sdk_kms::Client {
+    aws_sdk_kms::Client::new(conf)
+}
+
+/// A Cognito user pools client (served by moto on the emulators).
+pub fn cognito(conf: &SdkConfig) -> aws_sdk_cognitoidentityprovider::Client {
+    aws_sdk_cognitoidentityprovider::Client::new(conf)
 }

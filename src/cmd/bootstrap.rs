@@ -56,16 +56,21 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
         let outcome = crate::bootstrap::bootstrap(&stacks, &rendered, &args.region).await?;
         match args.output.format {
             Output::Json => println!("{}", serde_json::to_string_pretty(&outcome)?),
-            Output::Text => println!(
-                "{}: {}; API Gateway in {} logs through {}",
-                outcome.stack,
-                outcome.result.replace('_', " "),
-                outcome.region,
-                outcome
-                    .cloudwatch_role_arn
-                    .as_deref()
-                    .unwrap_or("(the stack has no CloudWatchRoleArn output)")
-            ),
+            Output::Text => {
+                println!(
+                    "{}: {}; API Gateway in {} logs through {}",
+                    outcome.stack,
+                    outcome.result.replace('_', " "),
+                    outcome.region,
+                    outcome
+                        .cloudwatch_role_arn
+                        .as_deref()
+                        .unwrap_or("(the stack has no CloudWatchRoleArn output)")
+                );
+                if let Some(policy) = &outcome.deployer_policy_arn {
+                    println!("attach {policy} to the role or user that deploys envs");
+                }
+            }
         }
         Ok(Status::Success)
     })

@@ -1,7 +1,9 @@
-//! `irisctl deploy --env ENV`: load and check the env, refuse what must be refused (an
-//! emulator env pointed off this machine, the wrong account), then apply, releasing the
+//! `irisctl deploy --env ENV`: load and check the env, refuse what must be refused (a
+//! protected env nobody can confirm, an emulator env pointed off this machine or a real
+//! env pointed at it, a missing account pin, any failed preflight check), then apply, releasing the
 //! env lock at exit and on Ctrl-C. Prints the outcome as text or one JSON document.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -60,7 +62,18 @@ async fn deploy(args: Args) -> anyhow::Result<Status> {
         ),
         _ => None,
     };
-    let session = Session::open(&args.common.target).await?;
+    // The confirmation gate needs only the env file: it comes before preflight's reads.
+    let protected = args.common.target.load()?.protected.value;
+    let can_prompt = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if protected && !args.yes && !can_prompt {
+        return Err(Refusal::SafetyGate(format!(
+            "env `{env_name}` is protected and there is no terminal to confirm on; pass --yes \
+             to deploy without confirmation"
+        ))
+        .into());
+    }
+    let mut session = Session::prepare(&args.common.target).await?;
+    super::preflight::gate(&mut session).await?;
     let confirm = session::prompt;
     let deployer = session.deployer(
         session.approval(args.yes, &confirm),
@@ -73,7 +86,13 @@ async fn deploy(args: Args) -> anyhow::Result<Status> {
     let mut report = DeployReport::default();
     let started = std::time::Instant::now();
     let outcome = tokio::select! {
-        outcome = deployer.deploy(&target, artifacts.as_ref(), &slot, &mut report) => outcome,
+        // The lock is renewed while the deploy waits on stacks; losing it stops the deploy.
+        outcome = lock::renewing(
+            &slot,
+            &env_name,
+            lock::RENEW_EVERY,
+            deployer.deploy(&target, artifacts.as_ref(), &slot, &mut report),
+        ) => outcome,
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!(
             "interrupted: a stack operation already started carries on in CloudFormation; \
              run deploy again to wait for it"

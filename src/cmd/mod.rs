@@ -13,6 +13,7 @@ pub mod local_contract;
 pub mod man;
 pub mod package;
 pub mod plan;
+pub mod preflight;
 pub mod recover;
 pub mod render;
 pub mod session;

@@ -50,7 +50,8 @@ async fn plan(args: Args) -> anyhow::Result<Status> {
         ),
         _ => None,
     };
-    let session = Session::open(&args.common.target).await?;
+    let mut session = Session::prepare(&args.common.target).await?;
+    super::preflight::gate(&mut session).await?;
     let target = session.target()?;
     let s3 = crate::aws::s3(&session.sdk);
     let plan = crate::plan::plan(

@@ -82,9 +82,31 @@ impl Session {
         crate::local_api_url::local_api_url(api_url, &endpoint).ok()
     }
 
-    /// Load and validate the env, load the SDK configuration and refuse an env that would
-    /// act somewhere it must not.
+    /// Load and validate the env, load the SDK configuration, refuse an env that would
+    /// act somewhere it must not, and check the caller's account against the env's pin.
     pub async fn open(args: &EnvArgs) -> anyhow::Result<Session> {
+        let mut session = Session::prepare(args).await?;
+        if let Some(expected) = session.config.account_pin().ok().flatten() {
+            let caller = session.caller().await?;
+            if caller.account != expected {
+                return Err(Refusal::SafetyGate(format!(
+                    "env `{}` belongs to account {expected} ({}) but the credentials are for \
+                     account {} ({}); switch profile (AWS_PROFILE) or credentials",
+                    session.config.env,
+                    session.config.account_id.source,
+                    caller.account,
+                    caller.arn
+                ))
+                .into());
+            }
+            session.owner = caller.arn;
+        }
+        Ok(session)
+    }
+
+    /// Everything [`Session::open`] does before asking who the caller is: preflight
+    /// reports the account as one check of its own.
+    pub async fn prepare(args: &EnvArgs) -> anyhow::Result<Session> {
         let config = args.envs.load(&args.env)?;
         let findings = validate::validate_env(&config)
             .with_context(|| format!("rendering env `{}`", args.env))?;
@@ -97,51 +119,35 @@ impl Session {
                 list.join("\n")
             );
         }
+        config.account_pin().map_err(Refusal::SafetyGate)?;
         let stacks = render::render_env(&config)?;
         let sdk = aws::sdk_config_in(&config.region.value).await;
+        refuse_endpoints(&config, &sdk)?;
+        aws::credentials::check(&sdk)
+            .await
+            .with_context(|| format!("env `{}`", config.env))?;
         if config.emulator.value {
-            let off = aws::endpoint::off_machine(&sdk, &aws::endpoint::Service::ALL);
-            if !off.is_empty() {
-                let where_: Vec<String> = off
-                    .iter()
-                    .map(|(service, url)| {
-                        format!(
-                            "{} -> {}",
-                            service.id(),
-                            url.as_deref().unwrap_or("real AWS (no endpoint override)")
-                        )
-                    })
-                    .collect();
-                return Err(Refusal::SafetyGate(format!(
-                    "env `{}` is an emulator env (`emulator: true` at {}) but AWS calls would go \
-                     to {}; point AWS_ENDPOINT_URL at the emulators (`eval \"$(scripts/emulator \
-                     env)\"`)",
-                    config.env,
-                    config.emulator.source,
-                    where_.join(", ")
-                ))
-                .into());
-            }
-        }
-        let mut owner = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-        if let Some(expected) = &config.account_id.value {
-            let caller = aws::sts::caller(&aws::sts(&sdk)).await?;
-            if &caller.account != expected {
-                return Err(Refusal::SafetyGate(format!(
-                    "env `{}` belongs to account {expected} ({}) but the credentials are for \
-                     account {} ({}); switch profile (AWS_PROFILE) or credentials",
-                    config.env, config.account_id.source, caller.account, caller.arn
-                ))
-                .into());
-            }
-            owner = caller.arn;
+            emulators_answer(&sdk)?;
         }
         Ok(Session {
             config,
             stacks,
             sdk,
-            owner,
+            owner: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
         })
+    }
+
+    /// STS GetCallerIdentity, with the endpoint it went to in the error.
+    pub async fn caller(&self) -> anyhow::Result<aws::sts::Caller> {
+        aws::sts::caller(&aws::sts(&self.sdk))
+            .await
+            .with_context(|| {
+                let endpoint = aws::endpoint::resolved(&self.sdk, aws::endpoint::Service::Sts)
+                    .unwrap_or_else(|| {
+                        format!("https://sts.{}.amazonaws.com", self.config.region.value)
+                    });
+                format!("asking STS at {endpoint} who the caller is")
+            })
     }
 
     /// Tags for new stacks: the env's, plus irisctl version, git commit (when the build
@@ -206,4 +212,77 @@ impl Session {
             },
         }
     }
+}
+
+/// An emulator env whose calls would leave this machine, or an env on AWS whose calls
+/// would go to this machine (the emulators' endpoint variables still set), is refused.
+fn refuse_endpoints(config: &Config, sdk: &aws_config::SdkConfig) -> anyhow::Result<()> {
+    use aws::endpoint::{self, Service};
+    if config.emulator.value {
+        let off = endpoint::off_machine(sdk, &Service::ALL);
+        if !off.is_empty() {
+            let where_: Vec<String> = off
+                .iter()
+                .map(|(service, url)| {
+                    format!(
+                        "{} -> {}",
+                        service.id(),
+                        url.as_deref().unwrap_or("real AWS (no endpoint override)")
+                    )
+                })
+                .collect();
+            return Err(Refusal::SafetyGate(format!(
+                "env `{}` is an emulator env (`emulator: true` at {}) but AWS calls would go \
+                 to {}; point AWS_ENDPOINT_URL at the emulators (`eval \"$(scripts/emulator \
+                 env)\"`)",
+                config.env,
+                config.emulator.source,
+                where_.join(", ")
+            ))
+            .into());
+        }
+    } else {
+        let on = endpoint::on_machine(sdk, &Service::ALL);
+        if !on.is_empty() {
+            let where_: Vec<String> = on
+                .iter()
+                .map(|(service, url)| format!("{} -> {url}", service.id()))
+                .collect();
+            return Err(Refusal::SafetyGate(format!(
+                "env `{}` runs on AWS, but AWS calls would go to this machine ({}): the \
+                 emulators' endpoint variables are set. Unset them (`unset AWS_ENDPOINT_URL \
+                 AWS_ENDPOINT_URL_ECR AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`, or a new \
+                 shell), or use an emulator env (--env local)",
+                config.env,
+                where_.join(", ")
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Every distinct emulator endpoint accepts connections; otherwise say which does not and
+/// how to start the emulators.
+fn emulators_answer(sdk: &aws_config::SdkConfig) -> anyhow::Result<()> {
+    use aws::endpoint::{self, Service};
+    let mut dead: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for service in Service::ALL {
+        if let Some(url) = endpoint::resolved(sdk, service) {
+            dead.entry(url).or_default().push(service.id());
+        }
+    }
+    dead.retain(|url, _| aws::reach::refused(url));
+    if dead.is_empty() {
+        return Ok(());
+    }
+    let listed: Vec<String> = dead
+        .iter()
+        .map(|(url, services)| format!("{url} ({})", services.join(", ")))
+        .collect();
+    bail!(
+        "nothing answers at {}: the emulators are not running. Start them with \
+         `scripts/emulator start`, then `eval \"$(scripts/emulator env)\"` in this shell",
+        listed.join(", ")
+    )
 }

@@ -7,6 +7,7 @@
 mod checks;
 mod envname;
 mod error;
+mod pin;
 mod raw;
 mod resolve;
 mod show;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 pub use checks::is_region;
 pub use envname::{EPHEMERAL_BASE, EnvKind, check_name, ephemeral_pattern, named_envs};
 pub use error::ConfigError;
+pub use pin::PLACEHOLDER_ACCOUNTS;
 pub use show::Entry;
 
 use crate::naming::Names;

@@ -152,7 +152,9 @@ pub(crate) fn resolve(
         is_region,
     )?;
     let account_id = match raw.account_id {
-        Some(spanned) if !is_account_id(&spanned.value) => {
+        // Empty: the shipped files' "set me" value; refused when the env reaches AWS
+        // (Config::account_pin), so render and validate still work on it.
+        Some(spanned) if !spanned.value.is_empty() && !is_account_id(&spanned.value) => {
             return Err(cx.error(&spanned, format!(
                 "`account_id` is `{}`: an account id is 12 digits, written in quotes (\"012345678901\")",
                 spanned.value

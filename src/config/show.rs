@@ -46,8 +46,10 @@ pub(crate) fn entries(c: &Config) -> Vec<Entry> {
     row(
         &mut out,
         "account_id",
-        &text(&c.account_id, |v| {
-            v.clone().unwrap_or_else(|| "(any)".into())
+        &text(&c.account_id, |v| match v.as_deref() {
+            None => "(none)".into(),
+            Some("") => "(empty: not set yet)".into(),
+            Some(id) => id.to_owned(),
         }),
     );
     row(&mut out, "emulator", &c.emulator);

@@ -67,8 +67,10 @@ pub fn manifest_key(model_sha: &str) -> String {
 
 impl Artifacts {
     /// Read `package_dir/lambda.zip` and `model_dir/{model.bin,manifest.json}`. Checks the
-    /// zip against `lambda.zip.sha256` when present and model.bin against the manifest's
-    /// `sha256`, so a corrupt or mismatched artifact never reaches S3.
+    /// zip against `lambda.zip.sha256` when present, the manifest against its own
+    /// `manifest_sha256` (iris-model's check, the one the function repeats), and model.bin
+    /// against the manifest's `sha256`, so a corrupt, edited or mismatched artifact never
+    /// reaches S3.
     pub fn load(model_dir: &Path, package_dir: &Path) -> anyhow::Result<Artifacts> {
         let lambda_zip = Blob::read(&package_dir.join(LAMBDA_ZIP))
             .context("the Lambda package is missing; build it with `irisctl package --out DIR` and pass --package DIR")?;
@@ -91,10 +93,21 @@ impl Artifacts {
             }
         }
         let model = Blob::read(&model_dir.join(MODEL_FILE))
-            .context("the model is missing; train one with iris-model and pass --model DIR")?;
-        let manifest = Blob::read(&model_dir.join(MANIFEST_FILE))?;
-        let parsed: serde_json::Value = serde_json::from_slice(&manifest.bytes)
-            .with_context(|| format!("{} is not valid JSON", manifest.path.display()))?;
+            .context("the model is missing; train one with `iris-model train --out DIR` and pass --model DIR")?;
+        let manifest = Blob::read(&model_dir.join(MANIFEST_FILE)).context(
+            "the manifest is missing; retrain with `iris-model train --out DIR` (model.bin and \
+             manifest.json go together)",
+        )?;
+        let parsed = match iris_model::manifest::check_json(&manifest.bytes) {
+            Ok(parsed) => parsed,
+            Err(iris_model::ManifestError::Json(why)) => {
+                bail!(
+                    "{} is not valid JSON: {why}; retrain with `iris-model train --out DIR`",
+                    manifest.path.display()
+                )
+            }
+            Err(err) => bail!("{}: {err}", manifest.path.display()),
+        };
         let Some(declared) = parsed.get("sha256").and_then(|v| v.as_str()) else {
             bail!(
                 "{} has no `sha256` field naming its model.bin",
@@ -104,7 +117,8 @@ impl Artifacts {
         if declared != model.sha256_hex {
             bail!(
                 "{} says model sha256 {declared} but {} has {}: the model directory is \
-                 corrupt or mixed; retrain or copy both files together",
+                 corrupt or mixed; retrain with `iris-model train --out DIR` or copy both \
+                 files together",
                 manifest.path.display(),
                 model.path.display(),
                 model.sha256_hex
@@ -118,9 +132,9 @@ impl Artifacts {
     }
 
     /// Keys paired with what goes there and the service stack parameters that pin them
-    /// (key, sha256, version id). The manifest has no sha256 parameter, and the same
-    /// model.bin can come with a different manifest (its `created` time), so it is always
-    /// looked up.
+    /// (key, sha256, version id). The manifest has no sha256 parameter (its own checksum is
+    /// inside it), so it is always looked up; a retrained artifact has the same bytes, so
+    /// the lookup finds it and nothing changes.
     fn uploads(&self) -> [(String, &Blob, Option<PinNames>); 3] {
         [
             (
@@ -271,12 +285,51 @@ pub(crate) mod tests {
         std::fs::write(package_dir.join(LAMBDA_ZIP), &zip).expect("zip");
         std::fs::write(model_dir.join(MODEL_FILE), model).expect("model");
         let sha = crate::digest::sha256_hex(model);
-        std::fs::write(
-            model_dir.join(MANIFEST_FILE),
-            format!("{{\"schema_version\":1,\"sha256\":\"{sha}\"}}"),
-        )
-        .expect("manifest");
+        std::fs::write(model_dir.join(MANIFEST_FILE), sealed_manifest(&sha)).expect("manifest");
         (model_dir, package_dir)
+    }
+
+    /// A minimal manifest naming `sha` with a valid `manifest_sha256`.
+    pub(crate) fn sealed_manifest(sha: &str) -> String {
+        let mut m = serde_json::json!({
+            "schema_version": iris_model::manifest::SCHEMA_VERSION,
+            "sha256": sha,
+            "params": {"trees": 100},
+            "metrics": {"accuracy": 0.95},
+        });
+        iris_model::checksum::seal(&mut m);
+        m.to_string()
+    }
+
+    #[test]
+    fn rejects_an_edited_or_unsealed_manifest_naming_the_file_and_how_to_rebuild() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (m, p) = write_fake(dir.path(), b"model-bytes");
+        let path = m.join(MANIFEST_FILE);
+        let good: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+        let edits: [fn(&mut serde_json::Value); 3] = [
+            |v| v["params"]["trees"] = 7.into(),
+            |v| v["metrics"]["accuracy"] = 1.0.into(),
+            |v| {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove(iris_model::checksum::CHECKSUM_FIELD);
+                }
+            },
+        ];
+        for edit in edits {
+            let mut edited = good.clone();
+            edit(&mut edited);
+            std::fs::write(&path, edited.to_string()).expect("write");
+            let err = format!("{:#}", Artifacts::load(&m, &p).expect_err("edited"));
+            assert!(err.contains(&path.display().to_string()), "{err}");
+            assert!(err.contains("iris-model train --out DIR"), "{err}");
+            // Nothing was rewritten.
+            assert_eq!(
+                std::fs::read_to_string(&path).expect("read"),
+                edited.to_string()
+            );
+        }
     }
 
     #[test]
@@ -325,7 +378,9 @@ pub(crate) mod tests {
     fn rejects_a_manifest_without_sha_or_not_json() {
         let dir = tempfile::tempdir().expect("tmp");
         let (m, p) = write_fake(dir.path(), b"model-bytes");
-        std::fs::write(m.join(MANIFEST_FILE), "{\"schema_version\":1}").expect("write");
+        let mut no_sha = serde_json::json!({"schema_version": 2});
+        iris_model::checksum::seal(&mut no_sha);
+        std::fs::write(m.join(MANIFEST_FILE), no_sha.to_string()).expect("write");
         let err = format!("{:#}", Artifacts::load(&m, &p).expect_err("no sha"));
         assert!(err.contains("no `sha256` field"), "{err}");
         std::fs::write(m.join(MANIFEST_FILE), "{not json").expect("write");

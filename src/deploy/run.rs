@@ -62,7 +62,12 @@ impl Deployer<'_> {
             // Won at the first try: nobody held the lock, so no irisctl run changed the
             // stack between that description and now (a stack change takes far longer
             // than one round trip, and runs under the lock). Otherwise describe again.
-            if !contended {
+            if contended {
+                let now = self.stacks.describe(&storage.name).await?;
+                self.refuse_if_destroyed(target.env(), &storage.name, now.as_ref(), slot)
+                    .await?;
+                storage_now = Some(now);
+            } else {
                 storage_now = Some(Some(current));
             }
         }
@@ -152,6 +157,43 @@ impl Deployer<'_> {
             ));
         }
         Ok((service_now, Some((pins, uploads))))
+    }
+
+    /// After waiting for the lock: a destroy released it to delete the storage stack (it
+    /// removes the lock in its final emptying pass, just before DeleteStack), so the
+    /// stack is being deleted or gone. Give the lock back (its object would keep the
+    /// bucket from being deleted; a bucket already gone is fine) and stop before
+    /// changing anything.
+    async fn refuse_if_destroyed(
+        &self,
+        env: &str,
+        storage: &str,
+        now: Option<&Stack>,
+        slot: &LockSlot,
+    ) -> anyhow::Result<()> {
+        let status = match now {
+            None => "gone",
+            Some(s) if matches!(s.status.as_str(), "DELETE_IN_PROGRESS" | "DELETE_COMPLETE") => {
+                s.status.as_str()
+            }
+            Some(_) => return Ok(()),
+        };
+        if let Err(err) = lock::release(slot).await {
+            let gone = err.chain().any(|e| {
+                e.downcast_ref::<crate::aws::s3::S3Error>()
+                    .is_some_and(crate::aws::s3::S3Error::is_missing_bucket)
+            });
+            if !gone {
+                self.stacks.ui.say(&format!(
+                    "warning: could not give back the lock of env `{env}`: {err}"
+                ));
+            }
+        }
+        bail!(
+            "env `{env}` was destroyed while this deploy waited for its lock (stack {storage} \
+             is {status}); nothing was changed. Run the same deploy again once the destroy \
+             has finished: it creates the env anew"
+        )
     }
 
     /// Take the env lock when the env's bucket exists (recover and other commands that

@@ -9,7 +9,7 @@ use aws_sdk_s3::Client;
 
 /// A key S3 refused, as [`EmptyError::Refused`] lists it.
 pub use crate::aws::s3::KeyError;
-use crate::aws::s3::{Bucket, DELETE_OBJECTS_LIMIT, S3Error, VersionMarker};
+use crate::aws::s3::{Bucket, DELETE_OBJECTS_LIMIT, S3Error, VersionMarker, VersionRef};
 
 /// Keys per DeleteObjects call: as many as S3 takes.
 pub const DELETE_BATCH: usize = DELETE_OBJECTS_LIMIT;
@@ -55,6 +55,21 @@ pub enum EmptyError {
 /// refuses one by one (`SlowDown`, `InternalError`, `AccessDenied`) are retried on the
 /// next pass and, if they persist, reported together with their codes.
 pub async fn empty(s3: &Client, name: &str) -> Result<Emptied, EmptyError> {
+    empty_keeping(s3, name, None).await
+}
+
+/// [`empty`], leaving `keep` in place: the env lock destroy still holds (a version, or
+/// with no version id, every version of that key). A bucket holding only `keep` is empty.
+pub async fn empty_keeping(
+    s3: &Client,
+    name: &str,
+    keep: Option<&VersionRef>,
+) -> Result<Emptied, EmptyError> {
+    let kept = |entry: &VersionRef| {
+        keep.is_some_and(|k| {
+            k.key == entry.key && (k.version_id.is_none() || k.version_id == entry.version_id)
+        })
+    };
     let bucket = Bucket::new(s3.clone(), name);
     let mut emptied = Emptied::default();
     let mut errors = Vec::new();
@@ -71,8 +86,9 @@ pub async fn empty(s3: &Client, name: &str) -> Result<Emptied, EmptyError> {
                 }
                 Err(err) => return Err(err.into()),
             };
-            seen += page.entries.len();
-            for batch in page.entries.chunks(DELETE_BATCH) {
+            let entries: Vec<VersionRef> = page.entries.into_iter().filter(|e| !kept(e)).collect();
+            seen += entries.len();
+            for batch in entries.chunks(DELETE_BATCH) {
                 let refused = bucket.delete_versions(batch).await?;
                 emptied.batches += 1;
                 emptied.deleted += batch.len() - refused.len();

@@ -2,9 +2,16 @@
 //! 1. Describe the env's three stacks; none left → success ("nothing to destroy").
 //! 2. Refuse before changing anything when a stack has termination protection and the
 //!    env was not confirmed as protected (the command to lift it is in the message).
-//! 3. Take the env lock (it lives in the model bucket), so no deploy runs meanwhile.
+//! 3. Take the env lock (it lives in the model bucket), so no deploy runs meanwhile, and
+//!    renew it while the stack deletions are waited for.
 //! 4. Delete service, then auth, waiting for each: nothing uses the data any more.
-//! 5. Empty the model bucket, the log bucket and the repository, then delete storage.
+//! 5. Turn off the model bucket's access logging, empty both buckets (all but the lock
+//!    object) and the repository; then the final emptying pass: the lock is released and
+//!    every version and delete marker left (its own, a late access-log record) removed,
+//!    immediately before DeleteStack, so CloudFormation always meets empty buckets. A
+//!    deploy that won the lock in between finds the storage stack being deleted and
+//!    stops (deploy::run). A BucketNotEmpty all the same (access-log records S3 delivers
+//!    late) is emptied and retried once.
 //!    Emptying comes last so a destroy that fails earlier leaves the data in place.
 //!    Retained resources (protected envs: `DeletionPolicy: Retain`) are neither emptied
 //!    nor deleted: CloudFormation keeps them by design, and destroy names them.
@@ -19,11 +26,11 @@ use serde::Serialize;
 
 use super::{bucket, repository};
 use crate::aws::cloudformation::Stack;
-use crate::aws::s3::Bucket;
+use crate::aws::s3::{Bucket, VersionRef};
 use crate::contract::storage::{KMS_KEY_ARN, LOG_BUCKET_NAME, MODEL_BUCKET_NAME, REPOSITORY_NAME};
 use crate::naming::StackKind;
 use crate::render::RenderedStack;
-use crate::stack::lock::{self, HeldLock};
+use crate::stack::lock::{self, HeldLock, LockSlot};
 use crate::stack::{StackFailed, Stacks};
 
 /// What destroy needs to know about the env.
@@ -70,6 +77,29 @@ pub struct DestroyReport {
     pub error: Option<String>,
 }
 
+impl DestroyReport {
+    /// Count what one emptying pass deleted; passes over the same bucket or repository add
+    /// up in one row.
+    fn add_emptied(&mut self, kind: &'static str, name: &str, deleted: usize, missing: bool) {
+        match self
+            .emptied
+            .iter_mut()
+            .find(|e| e.kind == kind && e.name == name)
+        {
+            Some(row) => {
+                row.deleted += deleted;
+                row.missing &= missing;
+            }
+            None => self.emptied.push(Emptied {
+                kind,
+                name: name.to_owned(),
+                deleted,
+                missing,
+            }),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct StackDeleted {
     pub stack: String,
@@ -114,14 +144,22 @@ impl Destroyer {
             .find(|(r, _)| r.kind == StackKind::Storage)
             .and_then(|(_, s)| s.as_ref())
             .and_then(lock::bucket_of);
-        let mut held = match lock_bucket {
-            Some(name) => self.take_lock(name, &target.env).await?,
-            None => None,
-        };
-        let outcome = self.delete_all(target, &current, &mut held, report).await;
-        if let Some(held) = held
-            && let Err(err) = held.release().await
+        let slot = LockSlot::default();
+        if let Some(name) = lock_bucket
+            && let Some(held) = self.take_lock(name, &target.env).await?
         {
+            lock::keep(&slot, held)?;
+        }
+        // The lock is renewed while the deletions are waited for; a renewal that finds
+        // another holder stops the destroy before it starts another stack operation.
+        let outcome = lock::renewing(
+            &slot,
+            &target.env,
+            lock::RENEW_EVERY,
+            self.delete_all(target, &current, &slot, report),
+        )
+        .await;
+        if let Err(err) = lock::release(&slot).await {
             self.stacks.ui.say(&format!(
                 "warning: could not release the lock of env `{}`: {err}",
                 target.env
@@ -136,7 +174,7 @@ impl Destroyer {
         &self,
         target: &Target,
         current: &[(&RenderedStack, Option<Stack>)],
-        held: &mut Option<HeldLock>,
+        slot: &LockSlot,
         report: &mut DestroyReport,
     ) -> anyhow::Result<()> {
         for (rendered, stack) in current.iter().rev() {
@@ -152,10 +190,13 @@ impl Destroyer {
                 if target.retain {
                     report.kept.extend(kept(&stack.outputs));
                 } else {
-                    // Emptying deletes the lock object with everything else; after that
-                    // there is no bucket left for a deploy to use.
-                    held.take();
-                    self.empty_storage(&stack.outputs, report).await?;
+                    self.delete_storage(stack, slot, report).await?;
+                    report.stacks.push(StackDeleted {
+                        stack: stack.name.clone(),
+                        was: Some(stack.status.clone()),
+                        result: "deleted".into(),
+                    });
+                    continue;
                 }
             }
             self.delete_stack(stack).await.inspect_err(|err| {
@@ -224,9 +265,124 @@ impl Destroyer {
         }
     }
 
+    /// Empty and delete the storage stack. Access logging off first (emptying must not
+    /// write new records into the log bucket), every object but the lock removed while the
+    /// lock is held, then the final emptying pass: the lock released and whatever is left
+    /// removed (the lock's own versions and delete markers, anything written meanwhile),
+    /// and DeleteStack right after it. The lock must be gone before CloudFormation deletes
+    /// the bucket: AWS refuses a bucket that holds any version or delete marker
+    /// (BucketNotEmpty), and LocalStack then leaves it behind and reports the stack
+    /// deleted. S3 delivers access-log records late (best effort), so a bucket can still
+    /// be refused with BucketNotEmpty (stack DELETE_FAILED): then both buckets are emptied
+    /// again and the delete retried once.
+    async fn delete_storage(
+        &self,
+        stack: &Stack,
+        slot: &LockSlot,
+        report: &mut DestroyReport,
+    ) -> anyhow::Result<()> {
+        self.stop_access_logging(&stack.outputs).await;
+        // Every version of the lock's key is kept: a renewal during the emptying writes a
+        // new one.
+        let keep = slot
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(HeldLock::key).map(str::to_owned))
+            .map(|key| VersionRef {
+                key,
+                version_id: None,
+            });
+        self.empty_storage(&stack.outputs, keep.as_ref(), report)
+            .await?;
+        if let Err(err) = lock::release(slot).await {
+            self.stacks.ui.say(&format!(
+                "warning: could not release the env lock before deleting {} ({err}); the \
+                 final emptying pass removes it",
+                stack.name
+            ));
+        }
+        self.empty_buckets(&stack.outputs, None, report).await?;
+        let first = self.delete_stack(stack).await;
+        let Err(err) = first else {
+            return Ok(());
+        };
+        if !is_bucket_not_empty(&err) {
+            return Err(self.record_failure(err, report));
+        }
+        self.stacks.ui.say(&format!(
+            "{}: a bucket was not empty when CloudFormation deleted it (late access-log \
+             records, or an object written meanwhile); emptying again and retrying once",
+            stack.name
+        ));
+        let again = self
+            .stacks
+            .describe(&stack.id)
+            .await?
+            .unwrap_or_else(|| stack.clone());
+        self.empty_buckets(&stack.outputs, None, report).await?;
+        let first_cause = err
+            .chain()
+            .find_map(|e| e.downcast_ref::<StackFailed>())
+            .and_then(|f| f.root_cause.as_ref())
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        self.delete_stack(&again).await.map_err(|retry| {
+            self.record_failure(retry, report).context(format!(
+                "retried once after emptying the buckets again; the first attempt failed \
+                 with {first_cause}"
+            ))
+        })
+    }
+
+    /// Turn off server access logging on the model bucket (the bucket whose emptying
+    /// would be logged). A failure only warns: the BucketNotEmpty retry still covers it.
+    async fn stop_access_logging(&self, outputs: &BTreeMap<String, String>) {
+        let Some(name) = outputs.get(MODEL_BUCKET_NAME) else {
+            return;
+        };
+        let bucket = Bucket::new(self.s3.clone(), name);
+        match bucket.disable_access_logging().await {
+            Ok(()) => self.stacks.ui.say(&format!(
+                "bucket {name}: access logging off before emptying"
+            )),
+            Err(err) if err.is_missing_bucket() => {}
+            Err(err) => self.stacks.ui.say(&format!(
+                "warning: could not turn off access logging on bucket {name} ({err}); \
+                 late log records may need the retry"
+            )),
+        }
+    }
+
+    fn record_failure(&self, err: anyhow::Error, report: &mut DestroyReport) -> anyhow::Error {
+        if let Some(failed) = err.downcast_ref::<StackFailed>() {
+            report.failure = Some(failed.clone());
+        }
+        err
+    }
+
+    /// Empty both buckets (keeping `keep` in the model bucket) and the repository.
     async fn empty_storage(
         &self,
         outputs: &BTreeMap<String, String>,
+        keep: Option<&VersionRef>,
+        report: &mut DestroyReport,
+    ) -> anyhow::Result<()> {
+        self.empty_buckets(outputs, keep, report).await?;
+        if let Some(name) = outputs.get(REPOSITORY_NAME) {
+            self.stacks.ui.say(&format!("emptying repository {name}"));
+            let done = repository::empty(&self.ecr, name)
+                .await
+                .with_context(|| format!("emptying repository {name}"))?;
+            report.add_emptied("repository", name, done.deleted, done.missing);
+        }
+        Ok(())
+    }
+
+    /// Empty the model and log buckets, every version and delete marker but `keep`.
+    async fn empty_buckets(
+        &self,
+        outputs: &BTreeMap<String, String>,
+        keep: Option<&VersionRef>,
         report: &mut DestroyReport,
     ) -> anyhow::Result<()> {
         for key in [MODEL_BUCKET_NAME, LOG_BUCKET_NAME] {
@@ -236,27 +392,12 @@ impl Destroyer {
             self.stacks.ui.say(&format!(
                 "emptying bucket {name} (every version and delete marker)"
             ));
-            let done = bucket::empty(&self.s3, name)
+            // The lock lives in the model bucket only.
+            let keep = keep.filter(|_| key == MODEL_BUCKET_NAME);
+            let done = bucket::empty_keeping(&self.s3, name, keep)
                 .await
                 .with_context(|| format!("emptying bucket {name} ({key})"))?;
-            report.emptied.push(Emptied {
-                kind: "bucket",
-                name: name.clone(),
-                deleted: done.deleted,
-                missing: done.missing,
-            });
-        }
-        if let Some(name) = outputs.get(REPOSITORY_NAME) {
-            self.stacks.ui.say(&format!("emptying repository {name}"));
-            let done = repository::empty(&self.ecr, name)
-                .await
-                .with_context(|| format!("emptying repository {name}"))?;
-            report.emptied.push(Emptied {
-                kind: "repository",
-                name: name.clone(),
-                deleted: done.deleted,
-                missing: done.missing,
-            });
+            report.add_emptied("bucket", name, done.deleted, done.missing);
         }
         Ok(())
     }
@@ -298,6 +439,20 @@ fn kept(outputs: &BTreeMap<String, String>) -> Vec<String> {
         }
     }
     kept
+}
+
+/// The stack's delete failed because S3 refused a non-empty bucket. CloudFormation's
+/// resource event then reads "The bucket you tried to delete is not empty (Service: S3,
+/// Status Code: 409 ...)", S3's BucketNotEmpty (409) answer to DeleteBucket.
+fn is_bucket_not_empty(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<StackFailed>()
+            .and_then(|f| f.root_cause.as_ref())
+            .is_some_and(|c| {
+                c.resource_type == "AWS::S3::Bucket"
+                    && (c.reason.contains("BucketNotEmpty") || c.reason.contains("is not empty"))
+            })
+    })
 }
 
 fn is_missing_bucket(err: &anyhow::Error) -> bool {

@@ -1,5 +1,6 @@
 //! The account bootstrap stack (templates/account.yaml.j2): once per account and region,
-//! the API Gateway CloudWatch Logs role and the account setting naming it. Rendered with
+//! the API Gateway CloudWatch Logs role and the account setting naming it, and the managed
+//! policy the identity that deploys envs needs (`DeployerPolicy`). Rendered with
 //! the same settings as the env templates; it takes the region only (what it holds does
 //! not depend on any env). Must not talk to AWS.
 
@@ -15,6 +16,9 @@ pub const ACCOUNT_TEMPLATE: (&str, &str) = (
 
 /// The output naming the role API Gateway logs with.
 pub const ROLE_OUTPUT: &str = "CloudWatchRoleArn";
+
+/// The output naming the managed policy the deploying identity needs.
+pub const DEPLOYER_POLICY_OUTPUT: &str = "DeployerPolicyArn";
 
 /// The bootstrap stack of one account and region, ready for CloudFormation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +58,7 @@ mod tests {
         assert_eq!(stack.name, "irisctl-account-eu-west-2");
         let doc = cfn::parse(&stack.body).expect("parses");
         let resources = doc["Resources"].as_object().expect("resources");
-        assert_eq!(resources.len(), 2);
+        assert_eq!(resources.len(), 3);
         for (id, ty) in [
             ("ApiGatewayLogRole", "AWS::IAM::Role"),
             ("ApiGatewayAccount", "AWS::ApiGateway::Account"),
@@ -92,5 +96,65 @@ mod tests {
             },
         );
         assert!(findings.is_empty(), "{findings:#?}");
+    }
+
+    /// Every action the deployer policy grants on `*` is one AWS authorizes only on `*`
+    /// (a create before the resource has an id, or an account-wide read); everything else
+    /// is scoped to the project's names, or to its tagged keys and pools.
+    #[test]
+    fn the_deployer_policy_is_scoped_to_the_project() {
+        const ONLY_ON_STAR: [&str; 8] = [
+            "cloudformation:DescribeStacks",
+            "cloudformation:ListStacks",
+            "kms:CreateKey",
+            "kms:ListAliases",
+            "cognito-idp:CreateUserPool",
+            "cognito-idp:DescribeUserPoolDomain",
+            "lambda:GetAccountSettings",
+            "logs:DescribeLogGroups",
+        ];
+        let doc = cfn::parse(&render("us-east-1").expect("renders").body).expect("parses");
+        let policy = &doc["Resources"]["DeployerPolicy"];
+        assert_eq!(policy["Type"], "AWS::IAM::ManagedPolicy");
+        let statements = policy["Properties"]["PolicyDocument"]["Statement"]
+            .as_array()
+            .expect("statements");
+        let as_list = |v: &serde_json::Value| -> Vec<serde_json::Value> {
+            v.as_array().cloned().unwrap_or_else(|| vec![v.clone()])
+        };
+        let mut seen_scoped = 0;
+        for statement in statements {
+            assert_eq!(statement["Effect"], "Allow", "{statement}");
+            let actions: Vec<String> = as_list(&statement["Action"])
+                .iter()
+                .map(|a| a.as_str().expect("action").to_owned())
+                .collect();
+            for action in &actions {
+                assert!(!action.contains('*'), "wildcard action {action}");
+            }
+            for resource in as_list(&statement["Resource"]) {
+                if resource == "*" {
+                    for action in &actions {
+                        assert!(ONLY_ON_STAR.contains(&action.as_str()), "{action} on *");
+                    }
+                    continue;
+                }
+                let pattern = resource["Fn::Sub"].as_str().expect("an ARN pattern");
+                let scoped = pattern.contains("${Project}-")
+                    || statement["Condition"]["StringEquals"]
+                        .get("aws:ResourceTag/irisctl:project")
+                        .is_some()
+                    || pattern.contains("apigateway:")
+                    || pattern.contains("API-Gateway-Execution-Logs_")
+                    || pattern.contains("managedruleset");
+                assert!(scoped, "{} is not scoped to the project", pattern);
+                seen_scoped += 1;
+            }
+        }
+        assert!(seen_scoped > 10);
+        assert_eq!(
+            doc["Outputs"][DEPLOYER_POLICY_OUTPUT]["Value"],
+            serde_json::json!({"Ref": "DeployerPolicy"})
+        );
     }
 }

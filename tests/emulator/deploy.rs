@@ -25,7 +25,7 @@ fn json(out: &Output) -> Value {
 }
 
 /// Delete the env's stacks in reverse order, emptying its buckets first.
-async fn cleanup(aws: &support::Aws, env: &str) {
+pub(crate) async fn cleanup(aws: &support::Aws, env: &str) {
     for kind in ["service", "auth", "storage"] {
         let name = format!("iris-{env}-{kind}");
         if let Ok(out) = aws.cfn.describe_stacks().stack_name(&name).send().await {
@@ -45,7 +45,7 @@ async fn cleanup(aws: &support::Aws, env: &str) {
 }
 
 /// Run `body` with a fresh env, then clean up whatever happened.
-async fn with_env<F, Fut>(body: F)
+pub(crate) async fn with_env<F, Fut>(body: F)
 where
     F: FnOnce(String, PathBuf, PathBuf) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,

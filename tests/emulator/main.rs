@@ -7,10 +7,12 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod artifact_identity;
 mod cli_output;
 mod cognito_tokens;
 mod deploy;
 mod destroy;
 mod function_runs;
+mod preflight;
 mod sdk_wiring;
 mod smoke_gate;

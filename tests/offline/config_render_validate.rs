@@ -148,7 +148,7 @@ fn config_show_explains_every_value() {
         get("lambda.memory_mb")["source"]
             .as_str()
             .expect("source")
-            .ends_with("ephemeral.yaml:10:14")
+            .ends_with("ephemeral.yaml:15:14")
     );
     assert_eq!(get("lambda.max_batch")["source"], "default");
     assert_eq!(get("ttl_hours")["value"], "72");

@@ -50,12 +50,14 @@ fn a_protected_env_without_a_terminal_or_yes_is_refused_before_any_call() {
     );
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("pass --yes"), "{}", stderr(&out));
-    // With --yes the gate is passed and the (dead) endpoint is reached: a plain error.
+    // With --yes that gate is passed, and the next one (this env pins no account) refuses,
+    // still before any call.
     let out = irisctl(
         &["deploy", "--env", "staging", "--envs-dir", &dir, "--yes"],
         DEAD_ENDPOINT,
     );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("pins no account"), "{}", stderr(&out));
 }
 
 #[test]
@@ -66,11 +68,10 @@ fn corrupt_artifacts_are_rejected_before_any_call() {
     std::fs::create_dir_all(&model).expect("mkdir");
     std::fs::create_dir_all(&package).expect("mkdir");
     std::fs::write(model.join("model.bin"), b"bytes").expect("write");
-    std::fs::write(
-        model.join("manifest.json"),
-        format!("{{\"sha256\":\"{}\"}}", "0".repeat(64)),
-    )
-    .expect("write");
+    // A sealed manifest (unedited) that names another model.bin.
+    let mut manifest = serde_json::json!({"schema_version": 2, "sha256": "0".repeat(64)});
+    iris_model::checksum::seal(&mut manifest);
+    std::fs::write(model.join("manifest.json"), manifest.to_string()).expect("write");
     std::fs::write(package.join("lambda.zip"), b"PK\x05\x06 and not much else").expect("write");
     let out = irisctl(
         &[
@@ -95,6 +96,119 @@ fn corrupt_artifacts_are_rejected_before_any_call() {
         !err.contains("127.0.0.1:9"),
         "no AWS call was attempted: {err}"
     );
+}
+
+/// Each bad model directory deploy must refuse before any call: (what, the file the error
+/// names, how to spoil a freshly trained artifact).
+type Spoil = fn(&Path);
+const BAD_MODELS: [(&str, &str, Spoil); 7] = [
+    ("edited trees", "manifest.json", |d| {
+        edit_manifest(d, |m| m["params"]["trees"] = 3.into())
+    }),
+    ("edited accuracy", "manifest.json", |d| {
+        edit_manifest(d, |m| m["metrics"]["accuracy"] = 1.0.into())
+    }),
+    ("edited golden set", "manifest.json", |d| {
+        edit_manifest(d, |m| {
+            m["golden"][0]["probabilities"]["setosa"] = 0.5.into()
+        })
+    }),
+    ("older schema", "manifest.json", |d| {
+        // As iris-model 1 wrote it: a wall-clock time, no checksum, no golden set.
+        edit_manifest(d, |m| {
+            if let Some(o) = m.as_object_mut() {
+                o.remove("manifest_sha256");
+                o.remove("golden");
+                o.insert("schema_version".into(), 1.into());
+                o.insert("created".into(), "2026-01-01T00:00:00Z".into());
+            }
+        })
+    }),
+    ("missing manifest", "manifest.json", |d| {
+        std::fs::remove_file(d.join("manifest.json")).expect("rm")
+    }),
+    ("missing model", "model.bin", |d| {
+        std::fs::remove_file(d.join("model.bin")).expect("rm")
+    }),
+    ("corrupt model", "model.bin", |d| {
+        let mut bytes = std::fs::read(d.join("model.bin")).expect("read");
+        bytes[10] ^= 0xff;
+        std::fs::write(d.join("model.bin"), bytes).expect("write")
+    }),
+];
+
+fn edit_manifest(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let path = dir.join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+    edit(&mut m);
+    std::fs::write(&path, serde_json::to_string_pretty(&m).expect("json")).expect("write");
+}
+
+/// Every file under `dir` with its bytes, to prove a refusal left them as they were.
+fn files(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| {
+            let p = e.expect("entry").path();
+            let bytes = std::fs::read(&p).expect("read");
+            (p, bytes)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn an_edited_older_missing_or_corrupt_model_is_refused_naming_the_file_before_any_call() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let (_, package) = support::fake_artifacts(work.path(), b"unused");
+    let data = iris_model::Dataset::builtin().expect("built-in data");
+    let options = iris_model::train::TrainOptions {
+        trees: 5,
+        ..iris_model::train::TrainOptions::default()
+    };
+    let trained = iris_model::train::train(&data, &options).expect("train");
+    for (what, file, spoil) in BAD_MODELS {
+        let model = work.path().join(what.replace(' ', "-"));
+        iris_model::Artifact::write(&model, &trained.manifest, &trained.bytes, "<html></html>")
+            .expect("write artifact");
+        spoil(&model);
+        let before = files(&model);
+        for command in ["deploy", "plan"] {
+            let out = irisctl(
+                &[
+                    command,
+                    "--env",
+                    "local",
+                    "--model",
+                    &model.to_string_lossy(),
+                    "--package",
+                    &package.to_string_lossy(),
+                ],
+                DEAD_ENDPOINT,
+            );
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(1), "{what}, {command}: {err}");
+            assert!(
+                err.contains(&model.join(file).display().to_string()),
+                "{what}, {command}: names the file: {err}"
+            );
+            assert!(
+                err.contains("iris-model train --out DIR"),
+                "{what}, {command}: says to retrain: {err}"
+            );
+            assert!(
+                !err.contains("127.0.0.1:9"),
+                "{what}, {command}: no AWS call was attempted: {err}"
+            );
+        }
+        assert_eq!(
+            files(&model),
+            before,
+            "{what}: the model directory is left as is"
+        );
+    }
 }
 
 #[test]

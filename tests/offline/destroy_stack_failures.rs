@@ -11,8 +11,10 @@ use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEvent
 use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
 use aws_sdk_cloudformation::primitives::DateTime;
 use aws_sdk_cloudformation::types::{Output, ResourceStatus, Stack, StackEvent, StackStatus};
+use aws_sdk_s3::operation::delete_object::DeleteObjectOutput;
 use aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput;
 use aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput;
+use aws_sdk_s3::operation::put_bucket_logging::PutBucketLoggingOutput;
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::types::ObjectVersion;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
@@ -115,6 +117,23 @@ fn absent_rules() -> Vec<Rule> {
         .collect()
 }
 
+/// PutBucketLogging with an empty status (access logging off) answers 200 with no body.
+fn logging_rule() -> Rule {
+    mock!(aws_sdk_s3::Client::put_bucket_logging)
+        .match_requests(|r| {
+            r.bucket_logging_status()
+                .is_some_and(|s| s.logging_enabled().is_none())
+        })
+        .then_output(|| PutBucketLoggingOutput::builder().build())
+}
+
+/// DeleteObject of the lock with `If-Match` on its entity tag (the release): 204.
+fn release_rule() -> Rule {
+    mock!(aws_sdk_s3::Client::delete_object)
+        .match_requests(|r| r.key() == Some("locks/dev.json") && r.if_match() == Some("\"lock\""))
+        .then_output(|| DeleteObjectOutput::builder().build())
+}
+
 fn s3_rules() -> (Rule, Rule, Rule) {
     let put = mock!(aws_sdk_s3::Client::put_object)
         .then_output(|| PutObjectOutput::builder().e_tag("\"lock\"").build());
@@ -131,6 +150,7 @@ fn s3_rules() -> (Rule, Rule, Rule) {
                 .build()
         })
         .output(|| ListObjectVersionsOutput::builder().build())
+        .repeatedly()
         .build();
     let delete = mock!(aws_sdk_s3::Client::delete_objects)
         .then_output(|| DeleteObjectsOutput::builder().build());
@@ -154,7 +174,8 @@ fn destroyer(cfn: aws_sdk_cloudformation::Client, s3: aws_sdk_s3::Client) -> Des
 
 #[tokio::test]
 async fn delete_failed_bucket_not_empty_is_reported_and_a_rerun_completes() {
-    // Run 1: the stack delete ends DELETE_FAILED because S3 refused the bucket.
+    // Run 1: the stack delete ends DELETE_FAILED because S3 refused the bucket, and so
+    // does the one retry after emptying again.
     let describe = mock!(aws_sdk_cloudformation::Client::describe_stacks)
         .match_requests(|r| {
             r.stack_name()
@@ -208,6 +229,70 @@ async fn delete_failed_bucket_not_empty_is_reported_and_a_rerun_completes() {
                 ),
             ])
         })
+        .output(|| {
+            events(vec![
+                event(
+                    "e3",
+                    "iris-dev-storage",
+                    "AWS::CloudFormation::Stack",
+                    ResourceStatus::DeleteFailed,
+                    Some("The following resource(s) failed to delete: [ModelBucket]. "),
+                ),
+                event(
+                    "e2",
+                    "ModelBucket",
+                    "AWS::S3::Bucket",
+                    ResourceStatus::DeleteFailed,
+                    Some(BUCKET_NOT_EMPTY),
+                ),
+                event(
+                    "e1",
+                    "iris-dev-storage",
+                    "AWS::CloudFormation::Stack",
+                    ResourceStatus::DeleteInProgress,
+                    None,
+                ),
+                event(
+                    "e0",
+                    "iris-dev-storage",
+                    "AWS::CloudFormation::Stack",
+                    ResourceStatus::CreateComplete,
+                    None,
+                ),
+            ])
+        })
+        .output(|| {
+            events(vec![
+                event(
+                    "e6",
+                    "iris-dev-storage",
+                    "AWS::CloudFormation::Stack",
+                    ResourceStatus::DeleteFailed,
+                    Some("The following resource(s) failed to delete: [ModelBucket]. "),
+                ),
+                event(
+                    "e5",
+                    "ModelBucket",
+                    "AWS::S3::Bucket",
+                    ResourceStatus::DeleteFailed,
+                    Some(BUCKET_NOT_EMPTY),
+                ),
+                event(
+                    "e4",
+                    "iris-dev-storage",
+                    "AWS::CloudFormation::Stack",
+                    ResourceStatus::DeleteInProgress,
+                    None,
+                ),
+                event(
+                    "e3",
+                    "iris-dev-storage",
+                    "AWS::CloudFormation::Stack",
+                    ResourceStatus::DeleteFailed,
+                    None,
+                ),
+            ])
+        })
         .repeatedly()
         .build();
     let delete = mock!(aws_sdk_cloudformation::Client::delete_stack)
@@ -217,7 +302,12 @@ async fn delete_failed_bucket_not_empty_is_reported_and_a_rerun_completes() {
     rules.extend(absent.iter());
     let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, rules);
     let (put, list, del) = s3_rules();
-    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&put, &list, &del]);
+    let (logging, release) = (logging_rule(), release_rule());
+    let s3 = mock_client!(
+        aws_sdk_s3,
+        RuleMode::MatchAny,
+        [&put, &list, &del, &logging, &release]
+    );
     let mut report = DestroyReport::default();
     let err = destroyer(cfn, s3)
         .destroy(&target(false), &mut report)
@@ -234,7 +324,20 @@ async fn delete_failed_bucket_not_empty_is_reported_and_a_rerun_completes() {
         err.chain()
             .any(|e| e.downcast_ref::<StackFailed>().is_some())
     );
-    assert_eq!(delete.num_calls(), 1);
+    assert_eq!(
+        delete.num_calls(),
+        2,
+        "deleted, emptied again, retried once"
+    );
+    assert_eq!(
+        del.num_calls(),
+        1,
+        "the only object was deleted by the first emptying"
+    );
+    assert!(
+        list.num_calls() >= 3,
+        "the bucket was listed again before the retry"
+    );
 
     // Run 2 (the rerun): the stack is found DELETE_FAILED, the bucket emptied again, and
     // the delete completes.
@@ -293,7 +396,12 @@ async fn delete_failed_bucket_not_empty_is_reported_and_a_rerun_completes() {
     rules.extend(absent.iter());
     let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, rules);
     let (put, list, del) = s3_rules();
-    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&put, &list, &del]);
+    let (logging, release) = (logging_rule(), release_rule());
+    let s3 = mock_client!(
+        aws_sdk_s3,
+        RuleMode::MatchAny,
+        [&put, &list, &del, &logging, &release]
+    );
     let mut report = DestroyReport::default();
     destroyer(cfn, s3)
         .destroy(&target(false), &mut report)
@@ -326,7 +434,12 @@ async fn termination_protection_is_refused_before_anything_changes() {
     rules.extend(absent.iter());
     let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, rules);
     let (put, list, del) = s3_rules();
-    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&put, &list, &del]);
+    let (logging, release) = (logging_rule(), release_rule());
+    let s3 = mock_client!(
+        aws_sdk_s3,
+        RuleMode::MatchAny,
+        [&put, &list, &del, &logging, &release]
+    );
     let mut report = DestroyReport::default();
     let err = destroyer(cfn, s3)
         .destroy(&target(false), &mut report)
@@ -379,7 +492,12 @@ async fn destroy_storage_through(states: Vec<StackStatus>) -> (DestroyReport, us
     rules.extend(absent.iter());
     let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, rules);
     let (put, list, del) = s3_rules();
-    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&put, &list, &del]);
+    let (logging, release) = (logging_rule(), release_rule());
+    let s3 = mock_client!(
+        aws_sdk_s3,
+        RuleMode::MatchAny,
+        [&put, &list, &del, &logging, &release]
+    );
     let mut report = DestroyReport::default();
     destroyer(cfn, s3)
         .destroy(&target(false), &mut report)
@@ -425,4 +543,216 @@ async fn another_operation_settles_before_the_stack_is_deleted() {
         .expect("storage row");
     assert_eq!(row.was.as_deref(), Some("UPDATE_IN_PROGRESS"));
     assert_eq!(report.outcome, "destroyed");
+}
+
+/// S3 access logs arrive late: the log bucket receives records of the emptying requests
+/// after it was emptied, CloudFormation's DeleteBucket gets S3's 409 BucketNotEmpty and
+/// the storage stack ends DELETE_FAILED. Destroy turned the model bucket's access
+/// logging off before emptying, kept its own lock object through the emptying, released
+/// it in the final emptying pass before DeleteStack (so CloudFormation never meets the
+/// lock), and on BucketNotEmpty empties again and retries once: one destroy run
+/// completes.
+#[tokio::test]
+async fn a_late_access_log_is_emptied_again_and_the_delete_retried_once() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let storage_with_log_bucket = |status: StackStatus| {
+        let mut out = storage(status, false);
+        if let Some(stacks) = out.stacks.as_mut() {
+            stacks[0].outputs.get_or_insert_with(Vec::new).push(
+                Output::builder()
+                    .output_key("LogBucketName")
+                    .output_value("iris-dev-logs")
+                    .build(),
+            );
+        }
+        out
+    };
+    let describe = mock!(aws_sdk_cloudformation::Client::describe_stacks)
+        .match_requests(|r| {
+            r.stack_name()
+                .is_some_and(|n| n == "iris-dev-storage" || n == ID)
+        })
+        .sequence()
+        .output(move || storage_with_log_bucket(StackStatus::CreateComplete))
+        .output(move || storage_with_log_bucket(StackStatus::DeleteFailed))
+        .output(move || storage_with_log_bucket(StackStatus::DeleteFailed))
+        .output(move || storage_with_log_bucket(StackStatus::DeleteComplete))
+        .repeatedly()
+        .build();
+    let failed = || {
+        events(vec![
+            event(
+                "e3",
+                "iris-dev-storage",
+                "AWS::CloudFormation::Stack",
+                ResourceStatus::DeleteFailed,
+                Some("The following resource(s) failed to delete: [LogBucket]. "),
+            ),
+            event(
+                "e2",
+                "LogBucket",
+                "AWS::S3::Bucket",
+                ResourceStatus::DeleteFailed,
+                Some(BUCKET_NOT_EMPTY),
+            ),
+            event(
+                "e1",
+                "iris-dev-storage",
+                "AWS::CloudFormation::Stack",
+                ResourceStatus::DeleteInProgress,
+                None,
+            ),
+        ])
+    };
+    let stack_events = mock!(aws_sdk_cloudformation::Client::describe_stack_events)
+        .sequence()
+        .output(|| {
+            events(vec![event(
+                "e0",
+                "iris-dev-storage",
+                "AWS::CloudFormation::Stack",
+                ResourceStatus::CreateComplete,
+                None,
+            )])
+        })
+        .output(failed)
+        .output(failed)
+        .output(|| {
+            events(vec![event(
+                "e4",
+                "iris-dev-storage",
+                "AWS::CloudFormation::Stack",
+                ResourceStatus::DeleteComplete,
+                None,
+            )])
+        })
+        .repeatedly()
+        .build();
+    let delete_calls = Arc::new(AtomicUsize::new(0));
+    let delete = mock!(aws_sdk_cloudformation::Client::delete_stack).then_output({
+        let delete_calls = delete_calls.clone();
+        move || {
+            delete_calls.fetch_add(1, Ordering::SeqCst);
+            DeleteStackOutput::builder().build()
+        }
+    });
+    let absent = absent_rules();
+    let mut rules: Vec<&Rule> = vec![&describe, &stack_events, &delete];
+    rules.extend(absent.iter());
+    let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, rules);
+
+    let logging_off = Arc::new(AtomicBool::new(false));
+    let put = mock!(aws_sdk_s3::Client::put_object)
+        .then_output(|| PutObjectOutput::builder().e_tag("\"lock\"").build());
+    let logging = mock!(aws_sdk_s3::Client::put_bucket_logging)
+        .match_requests(|r| {
+            r.bucket() == Some("iris-dev-models")
+                && r.bucket_logging_status()
+                    .is_some_and(|s| s.logging_enabled().is_none())
+        })
+        .then_output({
+            let logging_off = logging_off.clone();
+            move || {
+                logging_off.store(true, Ordering::SeqCst);
+                PutBucketLoggingOutput::builder().build()
+            }
+        });
+    // Listing only after logging is off (an unmatched request fails the test). The
+    // model bucket holds a model and the lock; the log bucket gets a late record.
+    let list_models = mock!(aws_sdk_s3::Client::list_object_versions)
+        .match_requests({
+            let logging_off = logging_off.clone();
+            move |r| r.bucket() == Some("iris-dev-models") && logging_off.load(Ordering::SeqCst)
+        })
+        .sequence()
+        .output(|| {
+            ListObjectVersionsOutput::builder()
+                .versions(
+                    ObjectVersion::builder()
+                        .key("models/x/model.bin")
+                        .version_id("v1")
+                        .build(),
+                )
+                .versions(ObjectVersion::builder().key("locks/dev.json").build())
+                .build()
+        })
+        .output(|| {
+            ListObjectVersionsOutput::builder()
+                .versions(ObjectVersion::builder().key("locks/dev.json").build())
+                .build()
+        })
+        .output(|| ListObjectVersionsOutput::builder().build())
+        .repeatedly()
+        .build();
+    let list_logs = mock!(aws_sdk_s3::Client::list_object_versions)
+        .match_requests(|r| r.bucket() == Some("iris-dev-logs"))
+        .sequence()
+        // The emptying under the lock, then the final pass: empty both times. The
+        // record arrives while CloudFormation deletes the stack.
+        .output(|| ListObjectVersionsOutput::builder().build())
+        .output(|| ListObjectVersionsOutput::builder().build())
+        .output(|| {
+            ListObjectVersionsOutput::builder()
+                .versions(
+                    ObjectVersion::builder()
+                        .key("access/2026-12-01-23-00-00-LATE")
+                        .version_id("late")
+                        .build(),
+                )
+                .build()
+        })
+        .output(|| ListObjectVersionsOutput::builder().build())
+        .repeatedly()
+        .build();
+    let deleted_keys = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let del = mock!(aws_sdk_s3::Client::delete_objects)
+        .match_requests({
+            let deleted_keys = deleted_keys.clone();
+            move |r| {
+                if let (Ok(mut keys), Some(d)) = (deleted_keys.lock(), r.delete()) {
+                    keys.extend(d.objects().iter().map(|o| o.key().to_owned()));
+                }
+                true
+            }
+        })
+        .then_output(|| DeleteObjectsOutput::builder().build());
+    let release = mock!(aws_sdk_s3::Client::delete_object)
+        .match_requests({
+            let delete_calls = delete_calls.clone();
+            move |r| {
+                r.key() == Some("locks/dev.json")
+                    && r.if_match() == Some("\"lock\"")
+                    && delete_calls.load(Ordering::SeqCst) == 0
+            }
+        })
+        .then_output(|| DeleteObjectOutput::builder().build());
+    let s3 = mock_client!(
+        aws_sdk_s3,
+        RuleMode::MatchAny,
+        [&put, &logging, &list_models, &list_logs, &del, &release]
+    );
+    let mut report = DestroyReport::default();
+    destroyer(cfn, s3)
+        .destroy(&target(false), &mut report)
+        .await
+        .expect("one destroy run completes");
+    assert_eq!(report.outcome, "destroyed");
+    assert_eq!(logging.num_calls(), 1, "access logging turned off once");
+    assert_eq!(delete.num_calls(), 2, "the delete was retried exactly once");
+    assert_eq!(
+        release.num_calls(),
+        1,
+        "the lock was released once, before the first DeleteStack"
+    );
+    let keys = deleted_keys.lock().expect("keys").clone();
+    assert!(
+        keys.contains(&"access/2026-12-01-23-00-00-LATE".to_owned()),
+        "{keys:?}"
+    );
+    assert!(keys.contains(&"models/x/model.bin".to_owned()), "{keys:?}");
+    assert!(
+        !keys.contains(&"locks/dev.json".to_owned()),
+        "the held lock is not emptied away: {keys:?}"
+    );
 }

@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod account_and_endpoint_refusals;
 mod config_render_validate;
 mod contract;
 mod deploy_refusals;
@@ -17,6 +18,7 @@ mod env_lock;
 mod local_serve_contract;
 mod local_serve_refusals;
 mod package_zip;
+mod preflight_answers;
 mod rendered_templates;
 mod runtime_api_with_awslambdaric;
 mod stack_states;

@@ -926,3 +926,109 @@ async fn bootstrap_refuses_a_state_it_does_not_repair_and_changes_nothing() {
         "nothing changed"
     );
 }
+
+/// S3's answer to a conditional write that lost (HTTP 412), as the lock's put gets it.
+const LOCK_HELD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\
+    <Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified \
+    did not hold</Message><Condition>If-None-Match</Condition><RequestId>1</RequestId>\
+    <HostId>host</HostId></Error>";
+
+/// A deploy waits for the lock a destroy holds. Destroy removes the lock in its final
+/// emptying pass and calls DeleteStack right after; the deploy wins the lock in between,
+/// describes the storage stack again (its put was contended) and finds it
+/// DELETE_IN_PROGRESS: it gives the lock back (its object would keep the bucket from being
+/// deleted) and stops before any stack operation.
+#[tokio::test]
+async fn a_deploy_that_waited_for_a_destroy_gives_the_lock_back_and_changes_nothing() {
+    use aws_sdk_s3::operation::delete_object::DeleteObjectOutput;
+    use aws_sdk_s3::operation::get_object::GetObjectOutput;
+    use aws_sdk_s3::operation::put_object::PutObjectOutput;
+    use aws_sdk_s3::primitives::ByteStream;
+    use irisctl::stack::lock::{self, LockRecord, LockSlot};
+
+    let config = config("dev");
+    let rendered = render::render_env(&config).expect("renders");
+    let name_of = |kind: StackKind| {
+        rendered
+            .iter()
+            .find(|s| s.kind == kind)
+            .map(|s| s.name.clone())
+            .expect("stack")
+    };
+    let (storage_name, service_name) = (name_of(StackKind::Storage), name_of(StackKind::Service));
+    let storage_described = mock!(Client::describe_stacks)
+        .match_requests({
+            let n = storage_name.clone();
+            move |r| r.stack_name() == Some(n.as_str())
+        })
+        .sequence()
+        .output({
+            let n = storage_name.clone();
+            move || described(&n, "CREATE_COMPLETE", false)
+        })
+        .output({
+            let n = storage_name.clone();
+            move || described(&n, "DELETE_IN_PROGRESS", false)
+        })
+        .build();
+    let service_described = mock!(Client::describe_stacks)
+        .match_requests({
+            let n = service_name.clone();
+            move |r| r.stack_name() == Some(n.as_str())
+        })
+        .then_output({
+            let n = service_name.clone();
+            move || described(&n, "CREATE_COMPLETE", false)
+        });
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&storage_described, &service_described]
+    );
+
+    let put = mock!(aws_sdk_s3::Client::put_object)
+        .match_requests(|r| r.key() == Some("locks/dev.json") && r.if_none_match() == Some("*"))
+        .sequence()
+        .http_status(412, Some(LOCK_HELD.into()))
+        .output(|| {
+            PutObjectOutput::builder()
+                .e_tag("\"e-ours\"")
+                .version_id("v-ours")
+                .build()
+        })
+        .build();
+    let destroying = LockRecord::for_this_process("destroyer", Duration::from_secs(600));
+    let destroying = serde_json::to_vec(&destroying).expect("json");
+    let get = mock!(aws_sdk_s3::Client::get_object).then_output(move || {
+        GetObjectOutput::builder()
+            .body(ByteStream::from(destroying.clone()))
+            .e_tag("\"e-destroy\"")
+            .version_id("v-destroy")
+            .build()
+    });
+    let give_back = mock!(aws_sdk_s3::Client::delete_object)
+        .match_requests(|r| r.key() == Some("locks/dev.json") && r.version_id() == Some("v-ours"))
+        .then_output(|| DeleteObjectOutput::builder().build());
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&put, &get, &give_back]);
+
+    let mut deployer = deployer(cfn, true);
+    deployer.s3 = s3;
+    let target = target(&config);
+    let slot = LockSlot::default();
+    let mut report = irisctl::deploy::DeployReport::default();
+    let err = deployer
+        .deploy(&target, None, &slot, &mut report)
+        .await
+        .expect_err("the env is being destroyed");
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("was destroyed while this deploy waited for its lock"),
+        "{text}"
+    );
+    assert!(text.contains("DELETE_IN_PROGRESS"), "{text}");
+    assert!(text.contains("nothing was changed"), "{text}");
+    assert_eq!(put.num_calls(), 2, "lost to the destroy, then won");
+    assert_eq!(give_back.num_calls(), 1, "the lock was given back");
+    assert!(!lock::holds(&slot));
+    assert!(report.stacks.is_empty(), "no stack was touched");
+}

@@ -443,10 +443,11 @@ pub fn fake_artifacts(
     std::fs::write(package_dir.join("lambda.zip"), zip).expect("zip");
     std::fs::write(model_dir.join("model.bin"), model).expect("model");
     let sha = hex::encode(sha2::Sha256::digest(model));
-    std::fs::write(
-        model_dir.join("manifest.json"),
-        format!("{{\"schema_version\":1,\"sha256\":\"{sha}\"}}"),
-    )
-    .expect("manifest");
+    let mut manifest = serde_json::json!({
+        "schema_version": iris_model::manifest::SCHEMA_VERSION,
+        "sha256": sha,
+    });
+    iris_model::checksum::seal(&mut manifest);
+    std::fs::write(model_dir.join("manifest.json"), manifest.to_string()).expect("manifest");
     (model_dir, package_dir)
 }

@@ -13,7 +13,7 @@ pub fn trained() -> &'static Trained {
             trees: 10,
             ..TrainOptions::default()
         };
-        train(&data, &options, "2026-01-01T00:00:00Z").expect("training")
+        train(&data, &options).expect("training")
     })
 }
 

@@ -128,6 +128,33 @@ impl Cfn {
         Ok(output.stack_resources().len())
     }
 
+    /// The physical ids of the stack's resources (bucket names, log group names, alias
+    /// names, ...): what preflight compares existing names with. Empty when the stack
+    /// does not exist.
+    pub async fn physical_ids(&self, name: &str) -> Result<Vec<String>, CfnError> {
+        match self
+            .client
+            .describe_stack_resources()
+            .stack_name(name)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(output
+                .stack_resources()
+                .iter()
+                .filter_map(|r| r.physical_resource_id().map(str::to_owned))
+                .collect()),
+            Err(err) => {
+                let err = CfnError::from_sdk("DescribeStackResources", name, err);
+                if err.is_missing_stack() {
+                    Ok(Vec::new())
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
     /// The template CloudFormation holds for the stack, as submitted.
     pub async fn template(&self, name: &str) -> Result<Option<String>, CfnError> {
         let output = self

@@ -13,7 +13,8 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    BucketVersioningStatus, ChecksumAlgorithm, ChecksumMode, VersioningConfiguration,
+    BucketLoggingStatus, BucketVersioningStatus, ChecksumAlgorithm, ChecksumMode,
+    VersioningConfiguration,
 };
 
 use super::error::Failure;
@@ -287,6 +288,32 @@ impl Bucket {
         })
     }
 
+    /// PutObject with `If-Match: <etag>`: replaces the object only while it is still the
+    /// one with that entity tag. S3 answers 412 PreconditionFailed when it changed, 404
+    /// NoSuchKey when it is gone, 409 ConditionalRequestConflict on a concurrent write.
+    pub async fn put_if_match(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        etag: &str,
+    ) -> Result<Written, S3Error> {
+        let out = self
+            .client
+            .put_object()
+            .bucket(&self.name)
+            .key(key)
+            .if_match(etag)
+            .content_type("application/json")
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| S3Error::from_sdk("PutObject", &self.name, key, e))?;
+        Ok(Written {
+            etag: out.e_tag().unwrap_or_default().to_owned(),
+            version_id: real_version(out.version_id()),
+        })
+    }
+
     /// GetObject; `None` when there is no such object.
     pub async fn get(&self, key: &str) -> Result<Option<Fetched>, S3Error> {
         let out = match self
@@ -417,6 +444,20 @@ impl Bucket {
             .send()
             .await
             .map_err(|e| S3Error::from_sdk("PutBucketVersioning", &self.name, "", e))?;
+        Ok(())
+    }
+
+    /// PutBucketLogging with an empty `BucketLoggingStatus`: server access logging off.
+    /// S3 documents this as the way to disable logging; records for requests made before
+    /// may still be delivered later (delivery is best effort and can lag).
+    pub async fn disable_access_logging(&self) -> Result<(), S3Error> {
+        self.client
+            .put_bucket_logging()
+            .bucket(&self.name)
+            .bucket_logging_status(BucketLoggingStatus::builder().build())
+            .send()
+            .await
+            .map_err(|e| S3Error::from_sdk("PutBucketLogging", &self.name, "", e))?;
         Ok(())
     }
 }

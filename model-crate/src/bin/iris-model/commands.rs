@@ -3,12 +3,13 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use iris_model::artifact::Artifact;
 use iris_model::dataset::{Dataset, header};
 use iris_model::features::Features;
+use iris_model::golden;
 use iris_model::split::stratified;
 use iris_model::train::{TrainOptions, evaluate as eval_rows, train as fit};
 use iris_model::{FEATURES, MANIFEST_FILE, MODEL_FILE, REPORT_FILE, report};
@@ -34,8 +35,7 @@ pub struct TrainRequest {
 pub fn train(req: TrainRequest) -> Result<()> {
     let data = Dataset::load(req.data.as_ref()).context("cannot load the training data")?;
     let started = Instant::now();
-    let created = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let trained = fit(&data, &req.options, &created).context("training failed")?;
+    let trained = fit(&data, &req.options).context("training failed")?;
     let elapsed = started.elapsed();
     let m = &trained.manifest;
     println!(
@@ -96,6 +96,21 @@ pub fn evaluate(dir: &Path, data: Option<&PathBuf>, min_accuracy: Option<f64>) -
     let metrics = eval_rows(&artifact.model, &data, &rows).context("cannot evaluate")?;
     println!("model {} on {} of {}\n", m.sha256, what, data.source);
     print!("{}", metrics.table());
+    let mismatches = golden::check(&artifact.model, artifact.golden());
+    if let Some(first) = mismatches.first() {
+        bail!(
+            "{}: {} of {} golden rows are not answered as recorded (first: {first}); the model \
+             is not the one this manifest was sealed with: rebuild the artifact with \
+             `iris-model train --out DIR`",
+            dir.display(),
+            mismatches.len(),
+            artifact.golden().len()
+        );
+    }
+    println!(
+        "\ngolden set: all {} recorded answers reproduced exactly",
+        artifact.golden().len()
+    );
     if let Some(min) = min_accuracy
         && metrics.accuracy < min
     {
