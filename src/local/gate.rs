@@ -187,7 +187,9 @@ mod tests {
             )
             .is_ok()
         );
-        let cases: [(&str, Method, &str, Option<&str>, &[u8], u16); 6] = [
+        // (case, method, path, token, body, expected status)
+        type Case<'a> = (&'a str, Method, &'a str, Option<&'a str>, &'a [u8], u16);
+        let cases: [Case; 6] = [
             ("no token", Method::POST, "/predict", None, FLOWER, 401),
             (
                 "no scope",

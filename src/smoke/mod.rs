@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 use http::Method;
 use serde_json::{Value, json};
 
+use iris_model::golden::GoldenRow;
+
 use crate::http::{Http, Reply};
 pub use report::{Check, Latency, Outcome, Report};
 
@@ -53,13 +55,12 @@ pub enum Auth {
     },
 }
 
-/// Rows with the answers the model must give.
+/// The model's golden set: the rows its artifact records with the species and
+/// probabilities the model must give them.
 pub struct Golden {
-    /// What the rows are, for the report (`held-out rows replayed through ...`).
+    /// Which model the rows are of, for the report.
     pub source: String,
-    pub rows: Vec<[f64; 4]>,
-    /// Species and probabilities per row.
-    pub expected: Vec<(String, BTreeMap<String, f64>)>,
+    pub rows: Vec<GoldenRow>,
 }
 
 const FLOWER: [f64; 4] = [5.1, 3.5, 1.4, 0.2];
@@ -137,7 +138,7 @@ async fn golden(c: &Caller<'_>, t: &Target) -> Check {
     };
     let mut answered: Vec<Value> = Vec::new();
     for chunk in g.rows.chunks(t.max_batch.max(1) as usize) {
-        let body = json!({"instances": chunk.iter().map(flower_json).collect::<Vec<_>>()});
+        let body = json!({"instances": chunk.iter().map(|r| flower_json(&r.features)).collect::<Vec<_>>()});
         match c.predict(body.to_string().into_bytes()).await {
             Ok(r) if r.status == 200 => match r
                 .json()
@@ -155,7 +156,7 @@ async fn golden(c: &Caller<'_>, t: &Target) -> Check {
             Err(e) => return Check::fail(name, e),
         }
     }
-    for (i, ((species, probabilities), got)) in g.expected.iter().zip(&answered).enumerate() {
+    for (i, (row, got)) in g.rows.iter().zip(&answered).enumerate() {
         let got_species = got.get("species").and_then(Value::as_str).unwrap_or("");
         let got_probs: BTreeMap<String, f64> = got
             .get("probabilities")
@@ -166,36 +167,21 @@ async fn golden(c: &Caller<'_>, t: &Target) -> Check {
                     .collect()
             })
             .unwrap_or_default();
-        // The replayed rows are scored here, not recorded: the last bits of a probability
-        // may differ from the function's JSON (0.9400000000000001 against 0.94).
-        let close = got_probs.len() == probabilities.len()
-            && probabilities
-                .iter()
-                .all(|(k, p)| got_probs.get(k).is_some_and(|g| (g - p).abs() <= 1e-9));
-        if got_species != species || !close {
-            return Check::fail(
-                name,
-                format!(
-                    "row {i} {:?}: expected {species} {probabilities:?}, the API answered {got_species} {got_probs:?} ({})",
-                    g.rows[i], g.source
-                ),
-            );
+        // The recorded answer, bit for bit (GoldenRow::compare's documented rule).
+        if let Err(why) = row.compare(got_species, &got_probs) {
+            return Check::fail(name, format!("golden row {i} {why} ({})", g.source));
         }
     }
-    if answered.len() != g.expected.len() {
+    if answered.len() != g.rows.len() {
         return Check::fail(
             name,
-            format!(
-                "{} rows sent, {} answered",
-                g.expected.len(),
-                answered.len()
-            ),
+            format!("{} rows sent, {} answered", g.rows.len(), answered.len()),
         );
     }
     Check::pass(
         name,
         format!(
-            "{} rows, species equal, probabilities within 1e-9 ({})",
+            "{} rows, species and every probability exactly as recorded ({})",
             g.rows.len(),
             g.source
         ),

@@ -185,10 +185,22 @@ fn dev_served_locally_requires_a_scoped_token_and_a_valid_body() {
     );
     assert_eq!(status, 200, "{head}\n{body}");
     assert!(head.contains("x-amzn-requestid:"), "{head}");
-    let (status, _, body) = request(serve.addr, "GET", "/model", &[bearer.clone()], "");
+    let (status, _, body) = request(
+        serve.addr,
+        "GET",
+        "/model",
+        std::slice::from_ref(&bearer),
+        "",
+    );
     assert_eq!((status, body.as_str()), (200, r#"{"sha256":"shell"}"#));
 
-    let (status, _, body) = request(serve.addr, "POST", "/predict", &[json.clone()], FLOWER);
+    let (status, _, body) = request(
+        serve.addr,
+        "POST",
+        "/predict",
+        std::slice::from_ref(&json),
+        FLOWER,
+    );
     assert_eq!(
         (status, error_code(&body).as_str()),
         (401, "UNAUTHORIZED"),
@@ -230,7 +242,13 @@ fn dev_served_locally_requires_a_scoped_token_and_a_valid_body() {
         (400, "BAD_REQUEST_BODY"),
         "{body}"
     );
-    let (status, _, body) = request(serve.addr, "DELETE", "/model", &[bearer.clone()], "");
+    let (status, _, body) = request(
+        serve.addr,
+        "DELETE",
+        "/model",
+        std::slice::from_ref(&bearer),
+        "",
+    );
     assert_eq!(
         (status, error_code(&body).as_str()),
         (403, "MISSING_AUTHENTICATION_TOKEN"),
