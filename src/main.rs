@@ -110,6 +110,13 @@ enum Command {
   irisctl status --env dev
   irisctl status --env dev --output json | jq .lock")]
     Status(cmd::status::Args),
+    /// Print an access token for an env's machine client (Cognito, or local serve's issuer).
+    #[command(after_help = "Examples:
+  irisctl token --env dev
+  irisctl token --env dev --local --output json | jq -r .access_token")]
+    Token(cmd::token::Args),
+    /// The stage gate: golden set, auth refusals, validation, live model, latency.
+    Smoke(cmd::smoke::Args),
     /// Print every output of an env's stacks.
     #[command(after_help = "Examples:
   irisctl outputs --env dev
@@ -216,6 +223,8 @@ fn main() -> ExitCode {
         Command::Dlq(args) => cmd::dlq::run(args),
         Command::Status(args) => cmd::status::run(args),
         Command::Outputs(args) => cmd::status::run_outputs(args),
+        Command::Token(args) => cmd::token::run(args),
+        Command::Smoke(args) => cmd::smoke::run(args),
         Command::Completions(args) => cmd::completions::run(args, Cli::command()),
         Command::Man(args) => cmd::man::run(args, Cli::command()),
     };

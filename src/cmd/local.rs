@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
+use super::args::EnvsDir;
 use crate::exit::Status;
 use crate::local::function::FunctionSpec;
 use crate::local::model_upload::{self, ModelLocation};
@@ -26,9 +27,18 @@ pub enum LocalCommand {
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   irisctl local serve --bootstrap target/debug/bootstrap --model .demo/model
-  irisctl local serve --zip .demo/package/lambda.zip --model .demo/model --port 0
+  irisctl local serve --env dev --zip .demo/package/lambda.zip --model .demo/model --port 0
   irisctl local serve --command 'python -m awslambdaric app.handler' --function-env LOG_LEVEL=debug")]
 pub struct ServeArgs {
+    /// Serve this env's API contract, read from its rendered service template: the
+    /// COGNITO_USER_POOLS authorizer (tokens from a local issuer this command runs; `irisctl
+    /// token --env ENV` asks it), the request model, the stage throttle and the gateway
+    /// responses. Without it, every request goes straight to the function.
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    #[command(flatten)]
+    pub envs: EnvsDir,
+
     /// Port of the HTTP front on 127.0.0.1 (0 picks a free one; the address is printed).
     #[arg(long, default_value_t = 3000, value_name = "PORT")]
     pub port: u16,
@@ -188,10 +198,22 @@ async fn serve_command(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(loc) = &location {
         env.extend(loc.env());
     }
-    if let Some(n) = args.max_batch {
+    let contract = match &args.env {
+        Some(name) => Some(super::local_contract::prepare(&args.envs, name).await?),
+        None => None,
+    };
+    let max_batch = args.max_batch.or(contract.as_ref().map(|c| c.max_batch));
+    if let Some(n) = max_batch {
         env.push(("MAX_BATCH".into(), n.to_string()));
     }
     env.extend(args.function_env.iter().cloned());
+    let (gate, issuer, record) = match contract {
+        Some(mut c) => {
+            c.record.model_sha256 = location.as_ref().map(|l| l.model_sha256.clone());
+            (Some(c.gate), c.issuer, Some(c.record))
+        }
+        None => (None, None, None),
+    };
 
     let options = ServeOptions {
         port: args.port,
@@ -204,12 +226,39 @@ async fn serve_command(args: ServeArgs) -> anyhow::Result<()> {
             region,
         },
         timeout: Duration::from_secs(args.timeout.max(1)),
+        gate,
+        issuer,
     };
-    serve(options, |addr| {
+    let dir = crate::token::local_dir();
+    let mut written = None;
+    let outcome = serve(options, |addr| {
+        if let Some(mut record) = record {
+            record.api_url = format!("http://{addr}");
+            match record.write(&dir) {
+                Ok(path) => {
+                    if let Some(issuer) = &record.issuer {
+                        eprintln!(
+                            "local: token issuer at {} (`irisctl token --env {}` reads {})",
+                            issuer.issuer,
+                            record.env,
+                            path.display()
+                        );
+                    }
+                    written = Some(path);
+                }
+                Err(err) => eprintln!(
+                    "local: cannot record this run for `irisctl token` and `smoke`: {err:#}"
+                ),
+            }
+        }
         // Tests and scripts read this line; keep its shape.
         println!("listening on http://{addr}");
     })
-    .await
+    .await;
+    if let Some(path) = written {
+        let _ = std::fs::remove_file(path);
+    }
+    outcome
 }
 
 fn runtime_command(args: &ServeArgs, scratch: &Path) -> anyhow::Result<(OsString, Vec<OsString>)> {

@@ -20,6 +20,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::function::Supervisor;
+use super::gate::Gate;
 use super::runtime_api::{Outcome, RuntimeApi, new_request_id};
 
 /// API Gateway's payload limit for a request.
@@ -30,6 +31,8 @@ pub struct Front {
     pub api: RuntimeApi,
     pub supervisor: Arc<Supervisor>,
     pub timeout: Duration,
+    /// With `--env ENV`: ENV's API contract, enforced before the function is called.
+    pub gate: Option<Gate>,
 }
 
 pub fn router(front: Arc<Front>) -> Router {
@@ -39,15 +42,41 @@ pub fn router(front: Arc<Front>) -> Router {
 async fn handle(State(front): State<Arc<Front>>, req: Request) -> Response {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
+    let api_request_id = new_request_id();
     let Ok(body) = axum::body::to_bytes(body, MAX_REQUEST_BYTES).await else {
+        if let Some(gate) = &front.gate {
+            let refused = gate.answer("REQUEST_TOO_LARGE", "body over 10 MB", &api_request_id);
+            return with_request_id(answer_response(&refused.answer), &api_request_id);
+        }
         return gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Too Long");
     };
+    if let Some(gate) = &front.gate
+        && let Err(refused) = gate.check(
+            &parts.method,
+            parts.uri.path(),
+            &parts.headers,
+            &body,
+            &api_request_id,
+            super::issuer::unix_now(),
+        )
+    {
+        eprintln!(
+            "local: {} {} -> {} {} ({}) in {:.2} ms",
+            parts.method,
+            parts.uri.path(),
+            refused.answer.status,
+            refused.response_type,
+            refused.why,
+            started.elapsed().as_secs_f64() * 1e3,
+        );
+        return with_request_id(answer_response(&refused.answer), &api_request_id);
+    }
     let event = build_event(
         &parts.method,
         &parts.uri,
         &parts.headers,
         &body,
-        &new_request_id(),
+        &api_request_id,
     );
     let cold = match front.supervisor.ensure_running().await {
         Ok(cold) => cold,
@@ -105,6 +134,40 @@ async fn handle(State(front): State<Arc<Front>>, req: Request) -> Response {
         )),
         if cold { "cold start" } else { "warm" },
     );
+    with_request_id(resp, &api_request_id)
+}
+
+/// Every answer names its request (`x-amzn-RequestId`, as API Gateway's do).
+fn with_request_id(mut resp: Response, request_id: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        resp.headers_mut()
+            .insert(HeaderName::from_static("x-amzn-requestid"), value);
+    }
+    resp
+}
+
+/// The HTTP response of a gateway answer.
+fn answer_response(answer: &crate::gateway::responses::Answer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = Response::new(Body::from(answer.body.clone()));
+    *resp.status_mut() = status;
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        HeaderName::from_static("x-amzn-errortype"),
+        HeaderValue::from_static("GatewayResponse"),
+    );
+    for (name, value) in &answer.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.insert(name, value);
+        }
+    }
     resp
 }
 

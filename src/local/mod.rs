@@ -6,6 +6,8 @@
 
 pub mod front;
 pub mod function;
+pub mod gate;
+pub mod issuer;
 pub mod model_upload;
 pub mod runtime_api;
 
@@ -22,6 +24,16 @@ pub struct ServeOptions {
     pub port: u16,
     pub function: FunctionSpec,
     pub timeout: Duration,
+    /// ENV's contract and who signs its tokens (`--env ENV`); `None`: the function only.
+    pub gate: Option<gate::Gate>,
+    /// The local token issuer, served beside the front.
+    pub issuer: Option<IssuerServer>,
+}
+
+/// The local issuer and the listener it answers on (bound first: its URL is its `iss`).
+pub struct IssuerServer {
+    pub listener: tokio::net::TcpListener,
+    pub issuer: Arc<issuer::LocalIssuer>,
 }
 
 /// Runs until Ctrl-C or SIGTERM, then stops the function process. `on_ready` receives the
@@ -40,6 +52,15 @@ pub async fn serve(opts: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> any
             eprintln!("local: the Runtime API server stopped: {err}");
         }
     });
+
+    if let Some(server) = opts.issuer {
+        let router = Arc::clone(&server.issuer).router();
+        tokio::spawn(async move {
+            if let Err(err) = axum::serve(server.listener, router).await {
+                eprintln!("local: the token issuer stopped: {err}");
+            }
+        });
+    }
 
     let supervisor = Supervisor::new(opts.function, runtime_addr, api.clone());
     {
@@ -78,6 +99,7 @@ pub async fn serve(opts: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> any
         api,
         supervisor: Arc::clone(&supervisor),
         timeout: opts.timeout,
+        gate: opts.gate,
     });
     on_ready(front_addr);
     axum::serve(front_listener, front::router(front))

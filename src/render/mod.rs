@@ -7,7 +7,7 @@
 pub mod account;
 pub mod api_definition;
 pub mod cfn;
-pub(crate) mod context;
+pub mod context;
 pub mod custom_names;
 pub mod pipeline;
 

@@ -373,8 +373,8 @@ fn env_always_names_the_env_and_local_serve_sets_function_variables_with_functio
     );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("unexpected argument '--env'"),
-        "{}",
+        stderr(&o).contains("env `A=1` is not valid"),
+        "--env names the env whose contract local serve enforces: {}",
         stderr(&o)
     );
     let help = stdout(&irisctl(&["local", "serve", "--help"], &repo_envs()));

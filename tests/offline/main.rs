@@ -17,6 +17,7 @@ mod destroy_refusals;
 mod destroy_stack_failures;
 mod env_lock;
 mod image_layout;
+mod local_serve_contract;
 mod local_serve_refusals;
 mod package_zip;
 mod preflight_answers;

@@ -80,6 +80,8 @@ pub async fn start(
             region: "us-east-1".into(),
         },
         timeout,
+        gate: None,
+        issuer: None,
     };
     tokio::spawn(async move {
         serve(options, move |addr| {
