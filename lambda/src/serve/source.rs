@@ -72,7 +72,10 @@ impl ModelSource {
             Some(_) => Some(
                 Config::from_lookup(|name| match name {
                     config::ENV_MODEL_SHA256 => lookup(name),
-                    config::ENV_MAX_BATCH => None,
+                    // The optional limits: absent means their defaults.
+                    config::ENV_MAX_BATCH
+                    | config::ENV_BATCH_MAX_ROWS
+                    | config::ENV_BATCH_MAX_BYTES => None,
                     _ => Some("-".to_owned()),
                 })?
                 .model_sha256,
