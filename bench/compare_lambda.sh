@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark of the inference function (issue 4): the Rust bootstrap from
+# Side-by-side benchmark of the inference function: the Rust bootstrap from
 # `irisctl package` versus the usual Python handler (scikit-learn + joblib under AWS's
 # awslambdaric), both run under `irisctl local serve` and loading their model from the
 # same emulator S3. Prints cold start, warm p50/p99, package size, and the ratios.

@@ -102,6 +102,27 @@ pub enum ConfigError {
     },
 }
 
+/// `MODEL_SHA256`, required and 64 lowercase hex digits: the pin every reader of the
+/// model checks. `serve --model DIR` reads only this one setting, by this same rule.
+pub fn model_sha256(lookup: impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let sha = match lookup(ENV_MODEL_SHA256) {
+        Some(v) if !v.trim().is_empty() => v.trim().to_owned(),
+        _ => return Err(ConfigError::Missing(ENV_MODEL_SHA256)),
+    };
+    if sha.len() != 64
+        || !sha
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(ConfigError::Invalid {
+            name: ENV_MODEL_SHA256,
+            value: sha,
+            reason: "expected 64 lowercase hex digits",
+        });
+    }
+    Ok(sha)
+}
+
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Config, ConfigError> {
@@ -122,18 +143,7 @@ impl Config {
                 .filter(|v| !v.is_empty())
         };
 
-        let model_sha256 = required(ENV_MODEL_SHA256)?;
-        if model_sha256.len() != 64
-            || !model_sha256
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            return Err(ConfigError::Invalid {
-                name: ENV_MODEL_SHA256,
-                value: model_sha256,
-                reason: "expected 64 lowercase hex digits",
-            });
-        }
+        let model_sha256 = model_sha256(&lookup)?;
         let max_batch = match optional(ENV_MAX_BATCH) {
             None => DEFAULT_MAX_BATCH,
             Some(raw) => match raw.parse::<usize>() {

@@ -69,17 +69,7 @@ impl ModelSource {
         let pinned = match set(config::ENV_MODEL_SHA256) {
             None => None,
             // The same rule as the function's, by the same code.
-            Some(_) => Some(
-                Config::from_lookup(|name| match name {
-                    config::ENV_MODEL_SHA256 => lookup(name),
-                    // The optional limits: absent means their defaults.
-                    config::ENV_MAX_BATCH
-                    | config::ENV_BATCH_MAX_ROWS
-                    | config::ENV_BATCH_MAX_BYTES => None,
-                    _ => Some("-".to_owned()),
-                })?
-                .model_sha256,
-            ),
+            Some(_) => Some(config::model_sha256(&lookup)?),
         };
         Ok(ModelSource::Dir {
             path: args

@@ -193,6 +193,16 @@ pub struct Written {
     pub version_id: Option<String>,
 }
 
+/// The condition a PutObject is sent with (S3 conditional writes).
+enum Precondition<'a> {
+    /// Replace whatever the key holds.
+    None,
+    /// `If-None-Match: *`: only when the key does not exist.
+    Absent,
+    /// `If-Match: <etag>`: only while the key still holds this entity tag.
+    Matches(&'a str),
+}
+
 /// A version id as S3 reports it: absent, empty and "null" (objects written while the
 /// bucket was unversioned) all mean there is no version to address.
 fn real_version(version: Option<&str>) -> Option<String> {
@@ -276,40 +286,15 @@ impl Bucket {
         body: Vec<u8>,
         content_type: &str,
     ) -> Result<Written, S3Error> {
-        let out = self
-            .client
-            .put_object()
-            .bucket(&self.name)
-            .key(key)
-            .content_type(content_type)
-            .body(ByteStream::from(body))
-            .send()
+        self.put_with(key, body, content_type, Precondition::None)
             .await
-            .map_err(|e| S3Error::from_sdk("PutObject", &self.name, key, e))?;
-        Ok(Written {
-            etag: out.e_tag().unwrap_or_default().to_owned(),
-            version_id: real_version(out.version_id()),
-        })
     }
 
     /// PutObject with `If-None-Match: *`: fails with a precondition error when the key
     /// exists. Returns the new object's entity tag and version.
     pub async fn put_if_absent(&self, key: &str, body: Vec<u8>) -> Result<Written, S3Error> {
-        let out = self
-            .client
-            .put_object()
-            .bucket(&self.name)
-            .key(key)
-            .if_none_match("*")
-            .content_type("application/json")
-            .body(ByteStream::from(body))
-            .send()
+        self.put_with(key, body, "application/json", Precondition::Absent)
             .await
-            .map_err(|e| S3Error::from_sdk("PutObject", &self.name, key, e))?;
-        Ok(Written {
-            etag: out.e_tag().unwrap_or_default().to_owned(),
-            version_id: real_version(out.version_id()),
-        })
     }
 
     /// PutObject with `If-Match: <etag>`: replaces the object only while it is still the
@@ -321,14 +306,31 @@ impl Bucket {
         body: Vec<u8>,
         etag: &str,
     ) -> Result<Written, S3Error> {
-        let out = self
+        self.put_with(key, body, "application/json", Precondition::Matches(etag))
+            .await
+    }
+
+    /// The one PutObject behind `put`, `put_if_absent` and `put_if_match`.
+    async fn put_with(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        precondition: Precondition<'_>,
+    ) -> Result<Written, S3Error> {
+        let request = self
             .client
             .put_object()
             .bucket(&self.name)
             .key(key)
-            .if_match(etag)
-            .content_type("application/json")
-            .body(ByteStream::from(body))
+            .content_type(content_type)
+            .body(ByteStream::from(body));
+        let request = match precondition {
+            Precondition::None => request,
+            Precondition::Absent => request.if_none_match("*"),
+            Precondition::Matches(etag) => request.if_match(etag),
+        };
+        let out = request
             .send()
             .await
             .map_err(|e| S3Error::from_sdk("PutObject", &self.name, key, e))?;
