@@ -1,5 +1,5 @@
 """Side-by-side: batch scoring of one CSV file by the function's code (parse -> predict ->
-serialize, lambda/examples/batch_speed.rs) and by pandas + scikit-learn doing the same:
+serialize, lambda/src/bin/batch_speed.rs) and by pandas + scikit-learn doing the same:
 read_csv, predict_proba with a RandomForestClassifier(n_estimators=100) trained on the
 same split, and one JSON line per row (row number, species, probabilities, is_iris
 omitted: scikit-learn has no such rule, so the Python side does strictly less work).

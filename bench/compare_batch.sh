@@ -15,16 +15,16 @@ if [ ! -x .venv-bench/bin/python ]; then
 fi
 .venv-bench/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 
-# The example is built exactly as `irisctl package` builds the function (profile lambda,
-# static musl, the same RUSTFLAGS), so it times the code the function runs and reuses
-# the package build's compiled dependencies. iris-model only trains and splits here.
-echo "== building iris-model and the batch example (the function's build)" >&2
+# The timing binary is built exactly as `irisctl package` builds the function (profile
+# lambda, static musl, the same RUSTFLAGS), so it times the code the function runs and
+# reuses the package build's compiled dependencies. iris-model only trains and splits here.
+echo "== building iris-model and batch_speed (the function's build)" >&2
 cargo build --locked -p iris-model --bin iris-model >&2
 RUSTFLAGS="--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo" CC_x86_64_unknown_linux_musl=musl-gcc \
-  cargo build --locked --profile lambda --target x86_64-unknown-linux-musl -p iris-lambda --example batch_speed >&2
+  cargo build --locked --profile lambda --target x86_64-unknown-linux-musl -p iris-lambda --features batch-speed --bin batch_speed >&2
 target="${CARGO_TARGET_DIR:-target}"
 iris_model="$target/debug/iris-model"
-speed="$target/x86_64-unknown-linux-musl/lambda/examples/batch_speed"
+speed="$target/x86_64-unknown-linux-musl/lambda/batch_speed"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
