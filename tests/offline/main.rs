@@ -13,6 +13,7 @@ mod config_render_validate;
 mod contract;
 mod deploy_refusals;
 mod destroy_emptying;
+mod destroy_receipt;
 mod destroy_refusals;
 mod destroy_stack_failures;
 mod env_lock;
