@@ -20,6 +20,7 @@ mod env_lock;
 mod image_layout;
 mod local_serve_contract;
 mod local_serve_refusals;
+mod openapi_document;
 mod package_zip;
 mod preflight_answers;
 mod rendered_templates;
