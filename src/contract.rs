@@ -48,6 +48,9 @@ pub mod service {
     pub const FUNCTION_ARN: &str = "FunctionArn";
     pub const DEAD_LETTER_QUEUE_URL: &str = "DeadLetterQueueUrl";
     pub const ALARM_TOPIC_ARN: &str = "AlarmTopicArn";
+    /// Not an output: the REST API's logical id, whose physical id (the API's id) names
+    /// API Gateway's execution log group, read by destroy before the stack goes.
+    pub const REST_API_RESOURCE: &str = "RestApi";
     /// Every output the service stack declares.
     pub const OUTPUTS: [&str; 5] = [
         API_URL,

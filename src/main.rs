@@ -117,6 +117,11 @@ enum Command {
     Token(cmd::token::Args),
     /// The stage gate: golden set, auth refusals, validation, live model, latency.
     Smoke(cmd::smoke::Args),
+    /// The env's API as an OpenAPI 3 document (from its rendered template); --compare checks the deployed stage.
+    #[command(after_help = "Examples:
+  irisctl openapi --env dev --out openapi.json
+  irisctl openapi --env dev --compare > /dev/null")]
+    Openapi(cmd::openapi::Args),
     /// Print every output of an env's stacks.
     #[command(after_help = "Examples:
   irisctl outputs --env dev
@@ -225,6 +230,7 @@ fn main() -> ExitCode {
         Command::Outputs(args) => cmd::status::run_outputs(args),
         Command::Token(args) => cmd::token::run(args),
         Command::Smoke(args) => cmd::smoke::run(args),
+        Command::Openapi(args) => cmd::openapi::run(args),
         Command::Completions(args) => cmd::completions::run(args, Cli::command()),
         Command::Man(args) => cmd::man::run(args, Cli::command()),
     };

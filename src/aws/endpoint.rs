@@ -25,10 +25,11 @@ pub enum Service {
     ApiGateway,
     CloudWatchLogs,
     Kms,
+    Tagging,
 }
 
 impl Service {
-    pub const ALL: [Service; 11] = [
+    pub const ALL: [Service; 12] = [
         Service::S3,
         Service::CloudFormation,
         Service::Ecr,
@@ -40,6 +41,7 @@ impl Service {
         Service::ApiGateway,
         Service::CloudWatchLogs,
         Service::Kms,
+        Service::Tagging,
     ];
 
     /// The SDK's service id.
@@ -56,6 +58,7 @@ impl Service {
             Service::ApiGateway => "API Gateway",
             Service::CloudWatchLogs => "CloudWatch Logs",
             Service::Kms => "KMS",
+            Service::Tagging => "Resource Groups Tagging API",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The Lambda calls irisctl makes: the account's concurrency (GetAccountSettings) and one
-//! function's reservation (GetFunctionConcurrency) for preflight, and one synchronous
-//! invocation (`RequestResponse`) for `dlq redrive`. Must not decide whether a reservation
+//! function's reservation (GetFunctionConcurrency) for preflight, one synchronous
+//! invocation (`RequestResponse`) for `dlq redrive`, and for destroy's receipt whether a
+//! function exists and which versions it has. Must not decide whether a reservation
 //! fits (preflight does) nor interpret an invocation's payload (cmd::dlq does).
 
 use aws_sdk_lambda::Client;
@@ -87,4 +88,67 @@ pub async fn invoke(
             .map(|b| b.as_ref().to_vec())
             .unwrap_or_default(),
     })
+}
+
+/// The versions of `function` (`$LATEST` included), all pages; empty when the function
+/// does not exist (ResourceNotFoundException: what a finished destroy must see).
+pub async fn versions(client: &Client, function: &str) -> Result<Vec<String>, CallFailed> {
+    let mut versions = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let out = match client
+            .list_versions_by_function()
+            .function_name(function)
+            .set_marker(marker.clone())
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                return Ok(Vec::new());
+            }
+            Err(err) => {
+                return Err(CallFailed::from_sdk(
+                    "Lambda",
+                    "ListVersionsByFunction",
+                    function,
+                    &err,
+                ));
+            }
+        };
+        versions.extend(
+            out.versions()
+                .iter()
+                .filter_map(|v| v.version())
+                .map(str::to_owned),
+        );
+        match out.next_marker() {
+            Some(next) if !next.is_empty() => marker = Some(next.to_owned()),
+            _ => return Ok(versions),
+        }
+    }
+}
+
+/// Whether `function` (a name or ARN) exists (GetFunction).
+pub async fn function_exists(client: &Client, function: &str) -> Result<bool, CallFailed> {
+    match client.get_function().function_name(function).send().await {
+        Ok(_) => Ok(true),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(err) => Err(CallFailed::from_sdk(
+            "Lambda",
+            "GetFunction",
+            function,
+            &err,
+        )),
+    }
 }

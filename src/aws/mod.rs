@@ -26,6 +26,7 @@ pub mod reach;
 pub mod s3;
 pub mod sqs;
 pub mod sts;
+pub mod tagging;
 
 pub use error::{CallFailed, debug, set_debug};
 
@@ -98,6 +99,11 @@ pub fn logs(conf: &SdkConfig) -> aws_sdk_cloudwatchlogs::Client {
 /// A KMS client.
 pub fn kms(conf: &SdkConfig) -> aws_sdk_kms::Client {
     aws_sdk_kms::Client::new(conf)
+}
+
+/// A Resource Groups Tagging API client: what is still tagged with an env after destroy.
+pub fn tagging(conf: &SdkConfig) -> aws_sdk_resourcegroupstagging::Client {
+    aws_sdk_resourcegroupstagging::Client::new(conf)
 }
 
 /// A Cognito user pools client (served by moto on the emulators).

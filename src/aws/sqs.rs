@@ -1,7 +1,8 @@
 //! A thin SQS wrapper over one queue (the env's dead-letter queue): receive a page of
 //! messages with their attributes, give them back (visibility 0) or delete them. Returns
 //! irisctl's own plain types. Must not interpret message bodies or decide what to
-//! delete (that is `crate::dlq`).
+//! delete (that is `crate::dlq`). Also whether a queue of a given name exists (destroy's
+//! receipt).
 
 use std::collections::BTreeMap;
 
@@ -147,5 +148,26 @@ impl Queue {
             .await
             .map(|_| ())
             .map_err(|e| SqsError::from_sdk("DeleteMessage", &self.url, e))
+    }
+}
+
+/// Whether a queue named `name` exists in the client's region (GetQueueUrl;
+/// QueueDoesNotExist when it does not).
+pub async fn queue_exists(client: &Client, name: &str) -> Result<bool, super::CallFailed> {
+    match client.get_queue_url().queue_name(name).send().await {
+        Ok(_) => Ok(true),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_queue_does_not_exist()) =>
+        {
+            Ok(false)
+        }
+        Err(err) => Err(super::CallFailed::from_sdk(
+            "SQS",
+            "GetQueueUrl",
+            name,
+            &err,
+        )),
     }
 }

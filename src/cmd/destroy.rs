@@ -1,6 +1,7 @@
 //! `irisctl destroy --env ENV [--yes] [--force-protected]`: the confirmation gate first
-//! (before any AWS call), then the destroy sequence (`destroy::run`), then the report as
-//! text or one JSON document.
+//! (before any AWS call), then the destroy sequence (`destroy::run`) and its teardown
+//! receipt (`destroy::teardown`: exit 1 when anything is left), then the report as text or
+//! one JSON document.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -10,7 +11,9 @@ use super::args::OutputFormat;
 use super::session::{self, Session};
 use crate::aws;
 use crate::destroy::gate::{self, Gate};
+use crate::destroy::look;
 use crate::destroy::run::{DestroyReport, Destroyer, Target};
+use crate::destroy::teardown::{self, Leftovers};
 use crate::exit::{Refusal, Status};
 use crate::stack::StackFailed;
 
@@ -79,9 +82,12 @@ async fn destroy(args: Args) -> anyhow::Result<Status> {
         retain: session.config.protected.value,
         protected_confirmed: session.config.protected.value && args.force_protected,
     };
+    let clients = look::Clients::new(&session.sdk);
     let mut report = DestroyReport::default();
     let outcome = tokio::select! {
-        outcome = destroyer.destroy(&target, &mut report) => outcome,
+        outcome = teardown::destroy_and_look(
+            &destroyer, &clients, &session.config, &target, &mut report,
+        ) => outcome,
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!(
             "interrupted: a stack deletion already started carries on in CloudFormation; \
              run destroy again to finish"
@@ -89,7 +95,9 @@ async fn destroy(args: Args) -> anyhow::Result<Status> {
     };
     if let Err(err) = &outcome {
         report.env = env.clone();
-        report.outcome = if err.downcast_ref::<Refusal>().is_some() {
+        report.outcome = if err.downcast_ref::<Leftovers>().is_some() {
+            "leftovers"
+        } else if err.downcast_ref::<Refusal>().is_some() {
             "refused"
         } else if err
             .chain()
@@ -129,11 +137,13 @@ fn typed_back(env: &str) -> anyhow::Result<bool> {
 }
 
 fn print_text(report: &DestroyReport) {
-    if report.outcome == "nothing to destroy" {
+    let none_existed = report.stacks.iter().all(|s| s.was.is_none());
+    if report.outcome == "nothing to destroy" || (report.outcome == "leftovers" && none_existed) {
         println!(
             "env `{}`: nothing to destroy (no stack of it exists)",
             report.env
         );
+        print_receipt(report);
         return;
     }
     for e in &report.emptied {
@@ -155,7 +165,14 @@ fn print_text(report: &DestroyReport) {
              is not needed"
         );
     }
-    if report.outcome == "destroyed" {
+    if report.outcome == "destroyed" || report.outcome == "leftovers" {
         println!("env `{}` destroyed", report.env);
+    }
+    print_receipt(report);
+}
+
+fn print_receipt(report: &DestroyReport) {
+    if let Some(receipt) = &report.receipt {
+        print!("{}", receipt.to_text());
     }
 }

@@ -1,6 +1,7 @@
 //! `irisctl gc [--older-than 72h] [--dry-run]`: destroy the ephemeral envs whose expiry
 //! tag has passed (or whose last deploy is older than `--older-than`), each with the same
-//! code as `irisctl destroy`. Selection is `gc::select` (pure); only envs irisctl tagged as
+//! code as `irisctl destroy`, its teardown receipt included (an env with leftovers counts
+//! as not destroyed: exit 1, each leftover named). Selection is `gc::select` (pure); only envs irisctl tagged as
 //! ephemeral are ever touched. Meant for a scheduled CI job: no confirmation.
 
 use std::time::Duration;
@@ -10,7 +11,9 @@ use anyhow::Context;
 use super::args::{EnvsDir, LockTimeout, OperationTimeout, OutputFormat};
 use crate::aws;
 use crate::aws::cloudformation::Cfn;
+use crate::destroy::look;
 use crate::destroy::run::{DestroyReport, Destroyer, Target};
+use crate::destroy::teardown;
 use crate::exit::Status;
 use crate::gc::{list, select};
 use crate::render;
@@ -58,12 +61,16 @@ async fn gc(args: Args) -> anyhow::Result<Status> {
         .iter()
         .map(|c| serde_json::json!({ "env": c.env, "stacks": c.stacks, "reason": c.reason }))
         .collect();
-    let print_report = |destroyed: &[String], failed: &[String]| -> anyhow::Result<()> {
+    let print_report = |destroyed: &[String],
+                        failed: &[String],
+                        receipts: &[crate::destroy::receipt::Receipt]|
+     -> anyhow::Result<()> {
         let report = serde_json::json!({
             "dry_run": args.dry_run,
             "due": due,
             "destroyed": destroyed,
             "failed": failed,
+            "receipts": receipts,
         });
         println!(
             "{}",
@@ -72,7 +79,7 @@ async fn gc(args: Args) -> anyhow::Result<Status> {
         Ok(())
     };
     if json && (chosen.is_empty() || args.dry_run) {
-        print_report(&[], &[])?;
+        print_report(&[], &[], &[])?;
         return Ok(Status::Success);
     }
     if chosen.is_empty() {
@@ -104,8 +111,10 @@ async fn gc(args: Args) -> anyhow::Result<Status> {
         owner: std::env::var("USER").unwrap_or_else(|_| "irisctl-gc".into()),
         lock_timeout: args.lock_timeout.limit,
     };
+    let clients = look::Clients::new(&sdk);
     let mut failed = Vec::new();
     let mut destroyed = Vec::new();
+    let mut receipts = Vec::new();
     for c in &chosen {
         let outcome = async {
             let config = args.envs.load(&c.env)?;
@@ -122,7 +131,16 @@ async fn gc(args: Args) -> anyhow::Result<Status> {
                 protected_confirmed: false,
             };
             let mut report = DestroyReport::default();
-            destroyer.destroy(&target, &mut report).await
+            let outcome =
+                teardown::destroy_and_look(&destroyer, &clients, &config, &target, &mut report)
+                    .await;
+            if let Some(receipt) = report.receipt.take() {
+                if !json {
+                    print!("{}", receipt.to_text());
+                }
+                receipts.push(receipt);
+            }
+            outcome
         }
         .await;
         match outcome {
@@ -139,7 +157,7 @@ async fn gc(args: Args) -> anyhow::Result<Status> {
         }
     }
     if json {
-        print_report(&destroyed, &failed)?;
+        print_report(&destroyed, &failed, &receipts)?;
     }
     anyhow::ensure!(
         failed.is_empty(),

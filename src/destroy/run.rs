@@ -75,6 +75,9 @@ pub struct DestroyReport {
     pub failure: Option<StackFailed>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What was still there afterwards (`destroy::teardown`); absent when destroy failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<super::receipt::Receipt>,
 }
 
 impl DestroyReport {

@@ -8,6 +8,7 @@
 
 pub mod authorizer;
 pub mod definition;
+pub mod openapi;
 pub mod responses;
 pub mod schema;
 pub mod throttle;

@@ -146,7 +146,9 @@ fn placed(
     }
 }
 
-async fn names(clients: &Clients, config: &Config, account: &str) -> Vec<NameFact> {
+/// Where each fixed name the env's stacks create stands in `account` (destroy's receipt asks
+/// the same after the stacks are gone).
+pub async fn names(clients: &Clients, config: &Config, account: &str) -> Vec<NameFact> {
     let region = &config.region.value;
     let n = &config.names;
     let owned = |stack: &str| {

@@ -322,7 +322,7 @@ mod tests {
     /// is scoped to the project's names, or to its tagged keys and pools.
     #[test]
     fn the_deployer_policy_is_scoped_to_the_project() {
-        const ONLY_ON_STAR: [&str; 8] = [
+        const ONLY_ON_STAR: [&str; 9] = [
             "cloudformation:DescribeStacks",
             "cloudformation:ListStacks",
             "kms:CreateKey",
@@ -331,6 +331,7 @@ mod tests {
             "cognito-idp:DescribeUserPoolDomain",
             "lambda:GetAccountSettings",
             "logs:DescribeLogGroups",
+            "tag:GetResources",
         ];
         let doc = cfn::parse(&render("us-east-1").expect("renders").body).expect("parses");
         let policy = &doc["Resources"]["DeployerPolicy"];

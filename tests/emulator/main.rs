@@ -14,6 +14,7 @@ mod cognito_tokens;
 mod deploy;
 mod destroy;
 mod function_runs;
+mod openapi_export;
 mod preflight;
 mod sdk_wiring;
 mod smoke_gate;

@@ -155,6 +155,33 @@ impl Cfn {
         }
     }
 
+    /// The physical id of the resource `logical` in stack `name`: `None` when the stack or
+    /// the resource does not exist.
+    pub async fn physical_id(&self, name: &str, logical: &str) -> Result<Option<String>, CfnError> {
+        match self
+            .client
+            .describe_stack_resources()
+            .stack_name(name)
+            .logical_resource_id(logical)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(output
+                .stack_resources()
+                .iter()
+                .find(|r| r.logical_resource_id() == Some(logical))
+                .and_then(|r| r.physical_resource_id().map(str::to_owned))),
+            Err(err) => {
+                let err = CfnError::from_sdk("DescribeStackResources", name, err);
+                if err.is_missing_stack() {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
     /// The template CloudFormation holds for the stack, as submitted.
     pub async fn template(&self, name: &str) -> Result<Option<String>, CfnError> {
         let output = self
