@@ -193,3 +193,159 @@ async fn upload(ecr: &Ecr, repository: &str, blob: &Blob) -> anyhow::Result<()> 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    //! AWS's answers moto does not give (docs/emulator-gaps.md): the IMMUTABLE tag's own
+    //! `ImageTagAlreadyExistsException` when the tag is taken between the check and the
+    //! put, and a CompleteLayerUpload that names another digest than the one sent.
+    use super::*;
+    use aws_sdk_ecr::operation::batch_check_layer_availability::BatchCheckLayerAvailabilityOutput;
+    use aws_sdk_ecr::operation::batch_get_image::BatchGetImageOutput;
+    use aws_sdk_ecr::operation::complete_layer_upload::CompleteLayerUploadOutput;
+    use aws_sdk_ecr::operation::initiate_layer_upload::InitiateLayerUploadOutput;
+    use aws_sdk_ecr::operation::put_image::PutImageError;
+    use aws_sdk_ecr::operation::upload_layer_part::UploadLayerPartOutput;
+    use aws_sdk_ecr::types::error::ImageTagAlreadyExistsException;
+    use aws_sdk_ecr::types::{Image, ImageIdentifier, LayerFailure, LayerFailureCode};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    fn layout() -> (tempfile::TempDir, Layout) {
+        let dir = tempfile::tempdir().expect("dir");
+        crate::image::build(b"binary", "abc123", dir.path()).expect("build");
+        let layout = crate::image::layout::read(dir.path()).expect("read");
+        (dir, layout)
+    }
+
+    fn all_missing(layout: &Layout) -> BatchCheckLayerAvailabilityOutput {
+        let mut out = BatchCheckLayerAvailabilityOutput::builder();
+        for blob in &layout.blobs {
+            out = out.failures(
+                LayerFailure::builder()
+                    .layer_digest(&blob.digest)
+                    .failure_code(LayerFailureCode::MissingLayerDigest)
+                    .build(),
+            );
+        }
+        out.build()
+    }
+
+    #[tokio::test]
+    async fn a_tag_taken_between_check_and_put_is_refused_naming_the_other_image() {
+        let (_dir, layout) = layout();
+        let other = format!("sha256:{}", "f".repeat(64));
+        let gets = std::sync::atomic::AtomicUsize::new(0);
+        let other_for_get = other.clone();
+        // First read: the tag names nothing; after the refused put: another image.
+        let get = mock!(aws_sdk_ecr::Client::batch_get_image).then_output(move || {
+            if gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                BatchGetImageOutput::builder().build()
+            } else {
+                BatchGetImageOutput::builder()
+                    .images(
+                        Image::builder()
+                            .image_id(
+                                ImageIdentifier::builder()
+                                    .image_digest(&other_for_get)
+                                    .build(),
+                            )
+                            .image_manifest("{\"another\":\"manifest\"}")
+                            .build(),
+                    )
+                    .build()
+            }
+        });
+        let missing = all_missing(&layout);
+        let check = mock!(aws_sdk_ecr::Client::batch_check_layer_availability)
+            .then_output(move || missing.clone());
+        let init = mock!(aws_sdk_ecr::Client::initiate_layer_upload).then_output(|| {
+            InitiateLayerUploadOutput::builder()
+                .upload_id("u-1")
+                .part_size(10 * 1024 * 1024)
+                .build()
+        });
+        let part = mock!(aws_sdk_ecr::Client::upload_layer_part)
+            .then_output(|| UploadLayerPartOutput::builder().build());
+        let digests: Vec<String> = layout.blobs.iter().map(|b| b.digest.clone()).collect();
+        let completed = std::sync::Mutex::new(digests.into_iter());
+        let complete = mock!(aws_sdk_ecr::Client::complete_layer_upload).then_output(move || {
+            let next = completed.lock().expect("lock").next().unwrap_or_default();
+            CompleteLayerUploadOutput::builder()
+                .layer_digest(next)
+                .build()
+        });
+        let put = mock!(aws_sdk_ecr::Client::put_image).then_error(|| {
+            PutImageError::ImageTagAlreadyExistsException(
+                ImageTagAlreadyExistsException::builder()
+                    .message("The image tag already exists and cannot be overwritten because the repository is immutable.")
+                    .build(),
+            )
+        });
+        let ecr = Ecr::new(mock_client!(
+            aws_sdk_ecr,
+            RuleMode::MatchAny,
+            [&get, &check, &init, &part, &complete, &put]
+        ));
+        let err = push(&ecr, "iris-qa", "uri", &layout, &|_| {})
+            .await
+            .expect_err("the tag names another image");
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("already names another image") && text.contains(&other),
+            "{text}"
+        );
+        assert_eq!(put.num_calls(), 1);
+        assert_eq!(get.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_blob_ecr_stores_under_another_digest_stops_the_push_before_the_manifest() {
+        let (_dir, layout) = layout();
+        let get = mock!(aws_sdk_ecr::Client::batch_get_image)
+            .then_output(|| BatchGetImageOutput::builder().build());
+        let missing = all_missing(&layout);
+        let check = mock!(aws_sdk_ecr::Client::batch_check_layer_availability)
+            .then_output(move || missing.clone());
+        let init = mock!(aws_sdk_ecr::Client::initiate_layer_upload).then_output(|| {
+            InitiateLayerUploadOutput::builder()
+                .upload_id("u-1")
+                .build()
+        });
+        let received = std::sync::Mutex::new(vec![Some(0), None].into_iter());
+        // First blob: ECR says it got only byte 0 of a longer part. Second try: it says
+        // nothing, and then completes the blob under another digest.
+        let part = mock!(aws_sdk_ecr::Client::upload_layer_part).then_output(move || {
+            let next = received.lock().expect("lock").next().flatten();
+            UploadLayerPartOutput::builder()
+                .set_last_byte_received(next)
+                .build()
+        });
+        let complete = mock!(aws_sdk_ecr::Client::complete_layer_upload).then_output(|| {
+            CompleteLayerUploadOutput::builder()
+                .layer_digest(format!("sha256:{}", "0".repeat(64)))
+                .build()
+        });
+        let put = mock!(aws_sdk_ecr::Client::put_image)
+            .then_error(|| PutImageError::unhandled("PutImage must not be called"));
+        let ecr = Ecr::new(mock_client!(
+            aws_sdk_ecr,
+            RuleMode::MatchAny,
+            [&get, &check, &init, &part, &complete, &put]
+        ));
+        let err = push(&ecr, "iris-qa", "uri", &layout, &|_| {})
+            .await
+            .expect_err("a short upload");
+        let text = format!("{err:#}");
+        // The config's one part ends past byte 0: ECR said it got less.
+        assert!(text.contains("ECR received bytes up to 0"), "{text}");
+        let err = push(&ecr, "iris-qa", "uri", &layout, &|_| {})
+            .await
+            .expect_err("a blob stored under another digest");
+        let text = format!("{err:#}");
+        assert!(
+            text.contains(&format!("ECR stored the blob as sha256:{}", "0".repeat(64))),
+            "{text}"
+        );
+        assert_eq!(put.num_calls(), 0, "no manifest put");
+    }
+}
