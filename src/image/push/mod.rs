@@ -88,7 +88,7 @@ pub async fn push(
         Existing::Other {
             digest: Some(other),
         } => {
-            return Err(tag_taken(repository, &tag, &other));
+            return Err(tag_taken(repository, &tag, &other, "nothing was sent"));
         }
         Existing::Other { digest: None } => {}
     }
@@ -131,7 +131,8 @@ pub async fn push(
                 Existing::Other {
                     digest: Some(other),
                 } => {
-                    return Err(tag_taken(repository, &tag, &other));
+                    // Taken while the blobs were sent: they stay, unreferenced.
+                    return Err(tag_taken(repository, &tag, &other, "no image was put"));
                 }
                 Existing::Other { digest: None } => {
                     bail!(
@@ -156,9 +157,9 @@ fn finish(mut pushed: Pushed, digest: String) -> Pushed {
     pushed
 }
 
-fn tag_taken(repository: &str, tag: &str, other: &str) -> anyhow::Error {
+fn tag_taken(repository: &str, tag: &str, other: &str, what: &str) -> anyhow::Error {
     anyhow::anyhow!(
-        "tag {tag} in repository {repository} already names another image ({other}), and the repository's tags are immutable: nothing was sent and no tag moved. The tag is derived from the layout's digest, so something other than irisctl put it there; delete that image (`aws ecr batch-delete-image --repository-name {repository} --image-ids imageTag={tag}`) if it is not wanted, then push again"
+        "tag {tag} in repository {repository} already names another image ({other}), and the repository's tags are immutable: {what} and no tag moved. The tag is derived from the layout's digest, so something other than irisctl put it there; delete that image (`aws ecr batch-delete-image --repository-name {repository} --image-ids imageTag={tag}`) if it is not wanted, then push again"
     )
 }
 
