@@ -62,21 +62,30 @@ pub mod service {
 }
 
 /// The artifact pins: service-stack parameters that say which bytes run (key, S3 object
-/// version, sha256 of each artifact). CloudFormation's parameter history is therefore the
-/// record of what ran when.
+/// version, sha256 of each artifact; for an image, its URI by digest). CloudFormation's
+/// parameter history is therefore the record of what ran when.
 pub mod pins {
     pub const LAMBDA_CODE_KEY: &str = "LambdaCodeKey";
     pub const LAMBDA_CODE_VERSION_ID: &str = "LambdaCodeVersionId";
+    /// `<repository uri>@sha256:<digest>`: the function's image (`lambda.package: image`).
+    pub const IMAGE_URI: &str = "ImageUri";
     pub const LAMBDA_CODE_SHA256: &str = "LambdaCodeSha256";
     pub const MODEL_KEY: &str = "ModelKey";
     pub const MODEL_VERSION_ID: &str = "ModelVersionId";
     pub const MODEL_SHA256: &str = "ModelSha256";
     pub const MANIFEST_KEY: &str = "ManifestKey";
     pub const MANIFEST_VERSION_ID: &str = "ManifestVersionId";
-    /// Every pin, in the order the service template declares them.
-    pub const ALL: [&str; 8] = [
+    /// The pins only a zip-packaged function has (its code in the bucket).
+    pub const ZIP_ONLY: [&str; 2] = [LAMBDA_CODE_KEY, LAMBDA_CODE_VERSION_ID];
+    /// The pins only an image-packaged function has.
+    pub const IMAGE_ONLY: [&str; 1] = [IMAGE_URI];
+    /// Every pin, in the order the service template declares them (a service stack
+    /// declares those of its package: all but [`IMAGE_ONLY`] for a zip, all but
+    /// [`ZIP_ONLY`] for an image).
+    pub const ALL: [&str; 9] = [
         LAMBDA_CODE_KEY,
         LAMBDA_CODE_VERSION_ID,
+        IMAGE_URI,
         LAMBDA_CODE_SHA256,
         MODEL_KEY,
         MODEL_VERSION_ID,

@@ -55,10 +55,12 @@ enum Command {
   irisctl package --out .demo/package
   irisctl package --out dist --no-rustup")]
     Package(cmd::package::Args),
-    /// Build the function as an OCI image layout, without a container daemon.
+    /// Build the function as an OCI image layout without a container daemon; push it to
+    /// an env's ECR repository by digest.
     #[command(after_help = "Examples:
   irisctl image build --out .demo/image
-  irisctl image build --out dist/image --bootstrap target/x86_64-unknown-linux-musl/lambda/bootstrap")]
+  irisctl image build --out dist/image --bootstrap target/x86_64-unknown-linux-musl/lambda/bootstrap
+  irisctl image push --env staging --image dist/image")]
     Image(cmd::image::Args),
     /// Run the function locally (Lambda Runtime API + API Gateway front on 127.0.0.1).
     #[command(after_help = "Examples:

@@ -4,13 +4,14 @@
 //! env lock at exit and on Ctrl-C. Prints the outcome as text or one JSON document.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
 use super::args::OutputFormat;
 use super::session::{self, Session};
+use crate::config::{Config, Package};
 use crate::deploy::DeployReport;
 use crate::deploy::artifacts::Artifacts;
 use crate::exit::{Refusal, Status};
@@ -18,20 +19,16 @@ use crate::stack::StackFailed;
 use crate::stack::lock::{self, LockSlot};
 
 #[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("code").args(["package", "image"]))]
 pub struct Args {
     #[command(flatten)]
     pub common: session::CommonArgs,
     /// Execute without asking (needed for protected envs when there is no terminal).
     #[arg(long)]
     pub yes: bool,
-    /// Model artifact directory (model.bin + manifest.json). Without it (and --package) an
-    /// existing service stack keeps the artifacts it runs.
-    #[arg(
-        long,
-        env = "IRISCTL_MODEL_DIR",
-        requires = "package",
-        value_name = "DIR"
-    )]
+    /// Model artifact directory (model.bin + manifest.json). Without it (and --package or
+    /// --image) an existing service stack keeps the artifacts it runs.
+    #[arg(long, env = "IRISCTL_MODEL_DIR", requires = "code", value_name = "DIR")]
     pub model: Option<PathBuf>,
     /// Package directory holding lambda.zip (from `irisctl package --out DIR`).
     #[arg(
@@ -41,6 +38,15 @@ pub struct Args {
         value_name = "DIR"
     )]
     pub package: Option<PathBuf>,
+    /// OCI image layout of the function (from `irisctl image build --out DIR`), for an env
+    /// with `lambda.package: image`: pushed to the env's repository, pinned by digest.
+    #[arg(
+        long,
+        env = "IRISCTL_IMAGE_DIR",
+        requires = "model",
+        value_name = "DIR"
+    )]
+    pub image: Option<PathBuf>,
     /// Allow replacing this stateful resource (logical id) in a protected env; repeatable.
     #[arg(long = "allow-replace", value_name = "LOGICAL_ID")]
     pub allow_replace: Vec<String>,
@@ -56,14 +62,16 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
 async fn deploy(args: Args) -> anyhow::Result<Status> {
     let json = args.output.is_json();
     let env_name = args.common.target.env.clone();
-    let artifacts = match (&args.model, &args.package) {
-        (Some(model), Some(package)) => Some(
-            Artifacts::load(model, package).context("the artifacts to deploy are not usable")?,
-        ),
-        _ => None,
-    };
+    let config = args.common.target.load()?;
+    let artifacts = load_artifacts(
+        &config,
+        args.model.as_deref(),
+        args.package.as_deref(),
+        args.image.as_deref(),
+    )
+    .context("the artifacts to deploy are not usable")?;
     // The confirmation gate needs only the env file: it comes before preflight's reads.
-    let protected = args.common.target.load()?.protected.value;
+    let protected = config.protected.value;
     let can_prompt = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if protected && !args.yes && !can_prompt {
         return Err(Refusal::SafetyGate(format!(
@@ -129,6 +137,34 @@ async fn deploy(args: Args) -> anyhow::Result<Status> {
     outcome.map(|()| Status::Success)
 }
 
+/// The artifacts `--model` and `--package` or `--image` name, in the form the env's
+/// `lambda.package` asks for (checked before any AWS call); none when none are given.
+pub fn load_artifacts(
+    config: &Config,
+    model: Option<&Path>,
+    package: Option<&Path>,
+    image: Option<&Path>,
+) -> anyhow::Result<Option<Artifacts>> {
+    let Some(model) = model else {
+        return Ok(None);
+    };
+    let setting = &config.lambda.package;
+    match (setting.value, package, image) {
+        (Package::Zip, Some(package), None) => Artifacts::load(model, package).map(Some),
+        (Package::Image, None, Some(image)) => Artifacts::load_with_image(model, image).map(Some),
+        (Package::Zip, _, _) => bail!(
+            "env `{}` packages its function as a zip (`lambda.package: zip`, {}): pass --package DIR (lambda.zip from `irisctl package`), not --image; or set `lambda.package: image`",
+            config.env,
+            setting.source
+        ),
+        (Package::Image, _, _) => bail!(
+            "env `{}` packages its function as an image (`lambda.package: image`, {}): pass --image DIR (the layout from `irisctl image build`), not --package",
+            config.env,
+            setting.source
+        ),
+    }
+}
+
 fn print_summary(report: &DeployReport, took: Duration) {
     for s in &report.stacks {
         println!("{}: {} ({})", s.stack, s.result.replace('_', " "), s.status);
@@ -138,6 +174,14 @@ fn print_summary(report: &DeployReport, took: Duration) {
     }
     if let Some(url) = &report.local_api_url {
         println!("API URL on this machine: {url}");
+    }
+    if let Some(image) = &report.image {
+        println!(
+            "image: {} ({} blobs sent, {} already there)",
+            image.image_uri,
+            image.uploaded.len(),
+            image.skipped.len()
+        );
     }
     if let Some(sha) = &report.model_sha256 {
         let version = report

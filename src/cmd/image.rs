@@ -1,14 +1,24 @@
 //! `irisctl image build --out DIR`: the function as an OCI image layout in DIR, built
 //! from the same `bootstrap` `irisctl package` zips (the same cargo build, so the same
-//! sha256), with no container daemon.
+//! sha256), with no container daemon. `irisctl image push --env ENV`: that layout into
+//! the env's ECR repository (from its storage stack's outputs), by digest.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
-use super::args::OutputFormat;
+use super::args::{EnvArgs, OutputFormat};
+use super::session::{self, Session};
+use crate::aws::cloudformation::Cfn;
+use crate::aws::ecr::Ecr;
+use crate::contract::storage;
 use crate::exit::Status;
-use crate::package;
+use crate::image::push::Pushed;
+use crate::naming::StackKind;
+use crate::{aws, package};
+
+/// Where `image build` writes and `image push` reads when no directory is given.
+pub const DEFAULT_LAYOUT: &str = "dist/image";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,6 +30,19 @@ pub struct Args {
 pub enum Command {
     /// Write the OCI image layout (oci-layout, index.json, blobs/) of the function.
     Build(BuildArgs),
+    /// Push an image layout to the env's ECR repository by digest (only the blobs it lacks).
+    Push(PushArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub target: EnvArgs,
+    /// The OCI image layout to push (from `irisctl image build --out DIR`).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_LAYOUT)]
+    pub image: PathBuf,
+    #[command(flatten)]
+    pub output: OutputFormat,
 }
 
 #[derive(Debug, clap::Args)]
@@ -41,7 +64,69 @@ pub struct BuildArgs {
 pub fn run(args: Args) -> anyhow::Result<Status> {
     match args.command {
         Command::Build(args) => build(args),
+        Command::Push(args) => session::runtime()?.block_on(push(args)),
     }
+}
+
+async fn push(args: PushArgs) -> anyhow::Result<Status> {
+    // The layout is checked before any AWS call: a damaged one changes nothing.
+    let layout = crate::image::layout::read(&args.image)
+        .with_context(|| format!("reading the image layout {}", args.image.display()))?;
+    let session = Session::open(&args.target).await?;
+    let pushed = push_to_env(&session, &layout).await?;
+    if args.output.is_json() {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&pushed).context("writing JSON")?
+        );
+    } else {
+        print_pushed(&pushed, &args.image);
+    }
+    Ok(Status::Success)
+}
+
+/// Pushes `layout` into the repository the env's storage stack names; deploy pushes the
+/// same way.
+pub async fn push_to_env(
+    session: &Session,
+    layout: &crate::image::layout::Layout,
+) -> anyhow::Result<Pushed> {
+    let storage_stack = session.config.names.stack(StackKind::Storage).to_owned();
+    let stack = Cfn::new(aws::cloudformation(&session.sdk))
+        .describe(&storage_stack)
+        .await?
+        .with_context(|| {
+            format!(
+                "env `{}` has no storage stack ({storage_stack}), so no repository to push to; run `irisctl deploy --env {}` first",
+                session.config.env, session.config.env
+            )
+        })?;
+    let output = |name: &str| {
+        stack.outputs.get(name).cloned().with_context(|| {
+            format!("stack {storage_stack} has no {name} output; run `irisctl deploy --env {}` to bring it up to date", session.config.env)
+        })
+    };
+    let repository = output(storage::REPOSITORY_NAME)?;
+    let repository_uri = output(storage::REPOSITORY_URI)?;
+    let ecr = Ecr::new(aws::ecr(&session.sdk));
+    crate::image::push::push(&ecr, &repository, &repository_uri, layout, &|line| {
+        eprintln!("{line}")
+    })
+    .await
+    .with_context(|| format!("pushing the image to repository {repository}"))
+}
+
+fn print_pushed(pushed: &Pushed, dir: &Path) {
+    println!("pushed {} to {}", dir.display(), pushed.repository_uri);
+    println!("digest {}", pushed.digest);
+    println!("tag {}", pushed.tag);
+    println!("image {}", pushed.image_uri);
+    println!(
+        "blobs: {} uploaded, {} already there; {} bytes sent",
+        pushed.uploaded.len(),
+        pushed.skipped.len(),
+        pushed.bytes_sent
+    );
 }
 
 fn build(args: BuildArgs) -> anyhow::Result<Status> {

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::session::{self, PlanOutput, Session};
-use crate::deploy::artifacts::Artifacts;
 use crate::exit::Status;
 
 #[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("code").args(["package", "image"]))]
 pub struct Args {
     #[command(flatten)]
     pub common: session::CommonArgs,
@@ -18,12 +18,7 @@ pub struct Args {
     #[arg(long = "detailed-exitcode")]
     pub detailed_exitcode: bool,
     /// Model artifact directory to plan with (otherwise the deployed one is kept).
-    #[arg(
-        long,
-        env = "IRISCTL_MODEL_DIR",
-        requires = "package",
-        value_name = "DIR"
-    )]
+    #[arg(long, env = "IRISCTL_MODEL_DIR", requires = "code", value_name = "DIR")]
     pub model: Option<PathBuf>,
     /// Package directory holding lambda.zip.
     #[arg(
@@ -33,6 +28,15 @@ pub struct Args {
         value_name = "DIR"
     )]
     pub package: Option<PathBuf>,
+    /// OCI image layout of the function (`lambda.package: image`); plan pins it by the
+    /// layout's digest, which is ECR's for the same manifest bytes.
+    #[arg(
+        long,
+        env = "IRISCTL_IMAGE_DIR",
+        requires = "model",
+        value_name = "DIR"
+    )]
+    pub image: Option<PathBuf>,
     /// Output format: text for a person, JSON for scripts, or markdown (a table for a
     /// pull-request comment).
     #[arg(long, value_enum, default_value_t = PlanOutput::Text, value_name = "FORMAT")]
@@ -44,12 +48,14 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
 }
 
 async fn plan(args: Args) -> anyhow::Result<Status> {
-    let artifacts = match (&args.model, &args.package) {
-        (Some(model), Some(package)) => Some(
-            Artifacts::load(model, package).context("the artifacts to plan with are not usable")?,
-        ),
-        _ => None,
-    };
+    let config = args.common.target.load()?;
+    let artifacts = super::deploy::load_artifacts(
+        &config,
+        args.model.as_deref(),
+        args.package.as_deref(),
+        args.image.as_deref(),
+    )
+    .context("the artifacts to plan with are not usable")?;
     let mut session = Session::prepare(&args.common.target).await?;
     super::preflight::gate(&mut session).await?;
     let target = session.target()?;

@@ -204,6 +204,7 @@ impl Session {
         Deployer {
             stacks: self.stacks(timeout),
             s3: aws::s3(&self.sdk),
+            ecr: aws::ecr(&self.sdk),
             approval,
             opts: Options {
                 allow_replace,

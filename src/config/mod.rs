@@ -82,6 +82,33 @@ impl AuthMode {
     }
 }
 
+/// How the function's code reaches Lambda.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Package {
+    /// `lambda.zip` in the env's bucket, on the `provided.al2023` runtime (the default).
+    Zip,
+    /// The OCI image in the env's ECR repository, pinned by digest (`PackageType: Image`).
+    Image,
+}
+
+impl Package {
+    /// Every value `lambda.package` takes, as written in env files.
+    pub const ALL: [&'static str; 2] = ["zip", "image"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Package::Zip => "zip",
+            Package::Image => "image",
+        }
+    }
+}
+
+impl std::fmt::Display for Package {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LambdaSettings {
     pub memory_mb: Sourced<u32>,
@@ -93,6 +120,9 @@ pub struct LambdaSettings {
     /// `x86_64` (the only architecture `irisctl package` builds).
     pub architecture: Sourced<String>,
     pub max_batch: Sourced<u32>,
+    /// `zip` (default) or `image`: the same function either way, only the code's form
+    /// and where Lambda fetches it from differ.
+    pub package: Sourced<Package>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

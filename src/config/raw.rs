@@ -44,6 +44,7 @@ pub(crate) struct RawLambda {
     pub reserved_concurrency: Field<u32>,
     pub architecture: Field<String>,
     pub max_batch: Field<u32>,
+    pub package: Field<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -135,6 +136,7 @@ pub(crate) const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "reserved_concurrency",
             "architecture",
             "max_batch",
+            "package",
         ],
     ),
     (

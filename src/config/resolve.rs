@@ -11,7 +11,7 @@ use super::error::ConfigError;
 use super::raw::{Field, RETIRED_KEYS, RawEnv};
 use super::{
     AlarmSettings, ApiSettings, AuthMode, AuthSettings, BatchSettings, Config, EnvKind,
-    LambdaSettings, LogSettings, RepositorySettings, Source, Sourced, StorageSettings,
+    LambdaSettings, LogSettings, Package, RepositorySettings, Source, Sourced, StorageSettings,
 };
 use crate::naming::Names;
 
@@ -251,6 +251,15 @@ pub(crate) fn resolve(
         // The function refuses MAX_BATCH above 1000 (lambda/src/config.rs,
         // MAX_BATCH_CEILING): a larger value here would deploy and then fail every call.
         max_batch: cx.number(l.max_batch, 100, "lambda.max_batch", 1..=1_000)?,
+        package: {
+            let chosen = cx.one_of(l.package, "zip", "lambda.package", &Package::ALL)?;
+            let value = if chosen.value == "image" {
+                Package::Image
+            } else {
+                Package::Zip
+            };
+            Sourced::new(value, chosen.source)
+        },
     };
 
     let a = raw.api.unwrap_or_default();

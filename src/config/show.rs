@@ -79,6 +79,7 @@ pub(crate) fn entries(c: &Config) -> Vec<Entry> {
     );
     row(&mut out, "lambda.architecture", &l.architecture);
     row(&mut out, "lambda.max_batch", &l.max_batch);
+    row(&mut out, "lambda.package", &l.package);
     let a = &c.api;
     row(&mut out, "api.throttle_rate", &a.throttle_rate);
     row(&mut out, "api.throttle_burst", &a.throttle_burst);

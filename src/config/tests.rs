@@ -349,3 +349,37 @@ fn batch_limits_default_and_must_fit_the_function() {
     let c = Config::load(dir.path(), "qa").expect("fits");
     assert_eq!(c.batch.max_rows.value, 600_000);
 }
+
+#[test]
+fn lambda_package_defaults_to_zip_takes_image_and_refuses_anything_else() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_env(dir.path(), "qa", "region: us-east-1\n");
+    let zip = Config::load(dir.path(), "qa").expect("loads");
+    assert_eq!(zip.lambda.package.value, Package::Zip);
+    assert_eq!(zip.lambda.package.source, Source::Default);
+    write_env(dir.path(), "qa", "lambda:\n  package: image\n");
+    let image = Config::load(dir.path(), "qa").expect("loads");
+    assert_eq!(image.lambda.package.value, Package::Image);
+    assert!(
+        image
+            .lambda
+            .package
+            .source
+            .to_string()
+            .contains("qa.yaml:2:12"),
+        "{}",
+        image.lambda.package.source
+    );
+
+    let err = load_err("lambda:\n  package: docker\n");
+    assert!(err.contains("qa.yaml:2:12"), "{err}");
+    assert!(
+        err.contains("`lambda.package` is `docker`; allowed: zip, image"),
+        "{err}"
+    );
+    // A list where one word belongs: the position, not a silent default.
+    let err = load_err("lambda:\n  package: [zip]\n");
+    assert!(err.contains("qa.yaml:2:"), "{err}");
+    let err = load_err("lambda:\n  packge: image\n");
+    assert!(err.contains("did you mean `package`?"), "{err}");
+}

@@ -1,5 +1,6 @@
-//! The artifacts a service stack runs: the Lambda zip and the model (model.bin +
-//! manifest.json), read and checked locally, then uploaded under content-addressed keys
+//! The artifacts a service stack runs: the function's code (the Lambda zip, or for
+//! `lambda.package: image` the OCI image layout, which deploy pushes to ECR itself) and
+//! the model (model.bin + manifest.json), read and checked locally, then uploaded under content-addressed keys
 //! with an S3 SHA-256 checksum (S3 verifies it before storing) unless an object with
 //! that checksum is already there. The pins (key, version id, sha256) become the service
 //! stack's parameters. An artifact the deployed service stack already pins with the same
@@ -49,9 +50,35 @@ impl Blob {
 /// The local artifacts, checked.
 #[derive(Debug, Clone)]
 pub struct Artifacts {
-    pub lambda_zip: Blob,
+    pub code: Code,
     pub model: Blob,
     pub manifest: Blob,
+}
+
+/// The function's code, in the form the env's `lambda.package` asks for.
+#[derive(Debug, Clone)]
+pub enum Code {
+    Zip(Blob),
+    Image(ImageCode),
+}
+
+/// An image layout to push, and the sha256 of the bootstrap inside it (its config's
+/// `io.irisctl.code.sha256` label: the same value a zip of that bootstrap pins).
+#[derive(Debug, Clone)]
+pub struct ImageCode {
+    pub layout: crate::image::layout::Layout,
+    pub code_sha256: String,
+}
+
+impl Artifacts {
+    /// sha256 of the bootstrap the function runs (`LambdaCodeSha256`): the zip's own
+    /// sha256, as before, or the binary's inside the image.
+    pub fn code_sha256(&self) -> &str {
+        match &self.code {
+            Code::Zip(zip) => &zip.sha256_hex,
+            Code::Image(image) => &image.code_sha256,
+        }
+    }
 }
 
 /// The S3 keys artifacts are stored under.
@@ -72,6 +99,37 @@ impl Artifacts {
     /// against the manifest's `sha256`, so a corrupt, edited or mismatched artifact never
     /// reaches S3.
     pub fn load(model_dir: &Path, package_dir: &Path) -> anyhow::Result<Artifacts> {
+        let code = Code::Zip(Self::load_zip(package_dir)?);
+        let (model, manifest) = Self::load_model(model_dir)?;
+        Ok(Artifacts {
+            code,
+            model,
+            manifest,
+        })
+    }
+
+    /// Read the image layout in `image_dir` (every blob checked against its digest) and
+    /// the model, as [`Artifacts::load`] does.
+    pub fn load_with_image(model_dir: &Path, image_dir: &Path) -> anyhow::Result<Artifacts> {
+        let layout = crate::image::layout::read(image_dir).with_context(|| {
+            format!(
+                "the image layout {} is not usable; build it with `irisctl image build --out DIR` and pass --image DIR",
+                image_dir.display()
+            )
+        })?;
+        let code_sha256 = image_code_sha256(&layout)?;
+        let (model, manifest) = Self::load_model(model_dir)?;
+        Ok(Artifacts {
+            code: Code::Image(ImageCode {
+                layout,
+                code_sha256,
+            }),
+            model,
+            manifest,
+        })
+    }
+
+    fn load_zip(package_dir: &Path) -> anyhow::Result<Blob> {
         let lambda_zip = Blob::read(&package_dir.join(LAMBDA_ZIP))
             .context("the Lambda package is missing; build it with `irisctl package --out DIR` and pass --package DIR")?;
         if lambda_zip.bytes.len() < 22 || !lambda_zip.bytes.starts_with(b"PK") {
@@ -92,6 +150,10 @@ impl Artifacts {
                 );
             }
         }
+        Ok(lambda_zip)
+    }
+
+    fn load_model(model_dir: &Path) -> anyhow::Result<(Blob, Blob)> {
         let model = Blob::read(&model_dir.join(MODEL_FILE))
             .context("the model is missing; train one with `iris-model train --out DIR` and pass --model DIR")?;
         let manifest = Blob::read(&model_dir.join(MANIFEST_FILE)).context(
@@ -124,31 +186,54 @@ impl Artifacts {
                 model.sha256_hex
             );
         }
-        Ok(Artifacts {
-            lambda_zip,
-            model,
-            manifest,
-        })
+        Ok((model, manifest))
     }
 
     /// Keys paired with what goes there and the service stack parameters that pin them
-    /// (key, sha256, version id). The manifest has no sha256 parameter (its own checksum is
+    /// (key, sha256, version id): the zip (not for an image: it goes to ECR), the model,
+    /// the manifest. The manifest has no sha256 parameter (its own checksum is
     /// inside it), so it is always looked up; a retrained artifact has the same bytes, so
     /// the lookup finds it and nothing changes.
-    fn uploads(&self) -> [(String, &Blob, Option<PinNames>); 3] {
-        [
-            (
-                lambda_key(&self.lambda_zip.sha256_hex),
-                &self.lambda_zip,
+    fn uploads(&self) -> Vec<(String, &Blob, Option<PinNames>)> {
+        let mut uploads = Vec::with_capacity(3);
+        if let Code::Zip(zip) = &self.code {
+            uploads.push((
+                lambda_key(&zip.sha256_hex),
+                zip,
                 Some((LAMBDA_CODE_KEY, LAMBDA_CODE_SHA256, LAMBDA_CODE_VERSION_ID)),
-            ),
-            (
-                model_key(&self.model.sha256_hex),
-                &self.model,
-                Some((MODEL_KEY, MODEL_SHA256, MODEL_VERSION_ID)),
-            ),
-            (manifest_key(&self.model.sha256_hex), &self.manifest, None),
-        ]
+            ));
+        }
+        uploads.push((
+            model_key(&self.model.sha256_hex),
+            &self.model,
+            Some((MODEL_KEY, MODEL_SHA256, MODEL_VERSION_ID)),
+        ));
+        uploads.push((manifest_key(&self.model.sha256_hex), &self.manifest, None));
+        uploads
+    }
+}
+
+/// The bootstrap's sha256 from the image config's label ([`crate::image::LABEL_CODE_SHA256`]).
+fn image_code_sha256(layout: &crate::image::layout::Layout) -> anyhow::Result<String> {
+    let config = layout
+        .blobs
+        .first()
+        .context("internal: a layout without a config blob")?;
+    let bytes = std::fs::read(&config.path)
+        .with_context(|| format!("reading {}", config.path.display()))?;
+    let parsed: serde_json::Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a JSON image config", config.path.display()))?;
+    match parsed["config"]["Labels"][crate::image::LABEL_CODE_SHA256].as_str() {
+        Some(sha)
+            if sha.len() == 64 && sha.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+        {
+            Ok(sha.to_owned())
+        }
+        _ => bail!(
+            "the image config {} has no {} label naming its bootstrap's sha256; build the layout with `irisctl image build`",
+            config.path.display(),
+            crate::image::LABEL_CODE_SHA256
+        ),
     }
 }
 
@@ -172,11 +257,17 @@ fn pinned_version(
     .then(|| version.clone())
 }
 
-/// Where the artifacts live in S3: the service stack's parameters.
+/// Where the artifacts live (S3, and for an image ECR): the service stack's parameters.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Pins {
-    pub lambda_code_key: String,
-    pub lambda_code_version_id: String,
+    /// The zip's key and version (none for an image).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lambda_code_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lambda_code_version_id: Option<String>,
+    /// `<repository uri>@sha256:<digest>` (an image only; set once the digest is known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_uri: Option<String>,
     pub lambda_code_sha256: String,
     pub model_key: String,
     pub model_version_id: String,
@@ -188,9 +279,15 @@ pub struct Pins {
 impl Pins {
     /// Same-named parameters of the service stack.
     pub fn parameters(&self) -> BTreeMap<String, String> {
-        [
+        let code = [
             (LAMBDA_CODE_KEY, &self.lambda_code_key),
             (LAMBDA_CODE_VERSION_ID, &self.lambda_code_version_id),
+            (contract::pins::IMAGE_URI, &self.image_uri),
+        ];
+        let code = code
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.to_owned(), v.clone()?)));
+        [
             (LAMBDA_CODE_SHA256, &self.lambda_code_sha256),
             (MODEL_KEY, &self.model_key),
             (MODEL_VERSION_ID, &self.model_version_id),
@@ -200,11 +297,12 @@ impl Pins {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.clone()))
+        .chain(code)
         .collect()
     }
 
     /// The parameter names the pins fill.
-    pub const NAMES: [&'static str; 8] = contract::pins::ALL;
+    pub const NAMES: [&'static str; 9] = contract::pins::ALL;
 }
 
 /// What the upload did.
@@ -225,11 +323,11 @@ pub async fn sync(
     deployed: Option<&BTreeMap<String, String>>,
 ) -> anyhow::Result<(Pins, UploadReport)> {
     let mut report = UploadReport::default();
-    let mut versions = Vec::with_capacity(3);
+    let mut versions = std::collections::VecDeque::with_capacity(3);
     for (key, blob, names) in artifacts.uploads() {
         if let Some(version) = pinned_version(deployed, names, &key, &blob.sha256_hex) {
             report.skipped.push(key);
-            versions.push(version);
+            versions.push_back(version);
             continue;
         }
         let b64 = blob.sha256_b64();
@@ -249,16 +347,24 @@ pub async fn sync(
                 version
             }
         };
-        versions.push(version);
+        versions.push_back(version);
     }
-    let [lambda_v, model_v, manifest_v]: [String; 3] = versions
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("internal: expected three artifact versions"))?;
+    let lambda_v = match artifacts.code {
+        Code::Zip(_) => versions.pop_front(),
+        Code::Image(_) => None,
+    };
+    let (Some(model_v), Some(manifest_v)) = (versions.pop_front(), versions.pop_front()) else {
+        bail!("internal: expected a model and a manifest version");
+    };
     Ok((
         Pins {
-            lambda_code_key: lambda_key(&artifacts.lambda_zip.sha256_hex),
+            lambda_code_key: match &artifacts.code {
+                Code::Zip(zip) => Some(lambda_key(&zip.sha256_hex)),
+                Code::Image(_) => None,
+            },
             lambda_code_version_id: lambda_v,
-            lambda_code_sha256: artifacts.lambda_zip.sha256_hex.clone(),
+            image_uri: None,
+            lambda_code_sha256: artifacts.code_sha256().to_owned(),
             model_key: model_key(&artifacts.model.sha256_hex),
             model_version_id: model_v,
             model_sha256: artifacts.model.sha256_hex.clone(),
@@ -391,8 +497,8 @@ pub(crate) mod tests {
     /// A service stack's parameters pinning `a`'s Lambda zip and model at version `v1`.
     fn deployed_pins(a: &Artifacts) -> BTreeMap<String, String> {
         [
-            ("LambdaCodeKey", lambda_key(&a.lambda_zip.sha256_hex)),
-            ("LambdaCodeSha256", a.lambda_zip.sha256_hex.clone()),
+            ("LambdaCodeKey", lambda_key(a.code_sha256())),
+            ("LambdaCodeSha256", a.code_sha256().to_owned()),
             ("LambdaCodeVersionId", "lambda-v1".into()),
             ("ModelKey", model_key(&a.model.sha256_hex)),
             ("ModelSha256", a.model.sha256_hex.clone()),
@@ -438,7 +544,7 @@ pub(crate) mod tests {
         // Only the manifest (no sha256 pin) is looked up; nothing is uploaded.
         assert_eq!(head.num_calls(), 1);
         assert_eq!(put.num_calls(), 0);
-        assert_eq!(pins.lambda_code_version_id, "lambda-v1");
+        assert_eq!(pins.lambda_code_version_id.as_deref(), Some("lambda-v1"));
         assert_eq!(pins.model_version_id, "model-v1");
         assert_eq!(pins.manifest_version_id, "manifest-v1");
         assert!(report.uploaded.is_empty());
@@ -478,7 +584,7 @@ pub(crate) mod tests {
         // The Lambda zip is the same and stays pinned; model and manifest are new.
         assert_eq!(head.num_calls(), 2);
         assert_eq!(put.num_calls(), 2);
-        assert_eq!(pins.lambda_code_version_id, "lambda-v1");
+        assert_eq!(pins.lambda_code_version_id.as_deref(), Some("lambda-v1"));
         assert_eq!(pins.model_version_id, "new");
         assert_eq!(pins.model_sha256, a.model.sha256_hex);
         assert_eq!(
@@ -492,9 +598,10 @@ pub(crate) mod tests {
 
     #[test]
     fn pins_fill_exactly_the_named_parameters() {
-        let pins = Pins {
-            lambda_code_key: "lambda/a.zip".into(),
-            lambda_code_version_id: "v1".into(),
+        let mut pins = Pins {
+            lambda_code_key: Some("lambda/a.zip".into()),
+            lambda_code_version_id: Some("v1".into()),
+            image_uri: None,
             lambda_code_sha256: "a".into(),
             model_key: "models/b/model.bin".into(),
             model_version_id: "".into(),
@@ -503,8 +610,24 @@ pub(crate) mod tests {
             manifest_version_id: "".into(),
         };
         let keys: Vec<String> = pins.parameters().into_keys().collect();
-        let mut names: Vec<String> = Pins::NAMES.iter().map(|s| s.to_string()).collect();
+        let mut names: Vec<String> = Pins::NAMES
+            .iter()
+            .filter(|n| !contract::pins::IMAGE_ONLY.contains(n))
+            .map(|s| s.to_string())
+            .collect();
         names.sort();
-        assert_eq!(keys, names);
+        assert_eq!(keys, names, "a zip's pins");
+
+        pins.lambda_code_key = None;
+        pins.lambda_code_version_id = None;
+        pins.image_uri = Some(format!("r@sha256:{}", "0".repeat(64)));
+        let keys: Vec<String> = pins.parameters().into_keys().collect();
+        let mut names: Vec<String> = Pins::NAMES
+            .iter()
+            .filter(|n| !contract::pins::ZIP_ONLY.contains(n))
+            .map(|s| s.to_string())
+            .collect();
+        names.sort();
+        assert_eq!(keys, names, "an image's pins");
     }
 }

@@ -70,11 +70,12 @@ impl Target<'_> {
     }
 }
 
-/// Deploy's side of AWS: the stack layer, S3 for the lock and the artifacts, how to get a
-/// yes, and the options.
+/// Deploy's side of AWS: the stack layer, S3 for the lock and the artifacts, ECR for an
+/// image function's code, how to get a yes, and the options.
 pub struct Deployer<'a> {
     pub stacks: Stacks,
     pub s3: aws_sdk_s3::Client,
+    pub ecr: aws_sdk_ecr::Client,
     pub approval: Approval<'a>,
     pub opts: Options,
 }

@@ -32,6 +32,9 @@ pub struct DeployReport {
     pub stacks: Vec<StackResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uploads: Option<UploadReport>,
+    /// `lambda.package: image`: what the push to the env's repository did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<crate::image::push::Pushed>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_url: Option<String>,
     /// Emulator envs: where `api_url` answers on this machine (set by the command, which

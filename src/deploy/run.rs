@@ -7,15 +7,20 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, bail};
 
-use super::artifacts::{self, Artifacts, Pins, UploadReport};
+use super::artifacts::{self, Artifacts, Code, Pins, UploadReport};
 use super::{DeployReport, Deployer, LOCK_OPERATIONS, Target};
 use crate::aws::cloudformation::Stack;
+use crate::aws::ecr::Ecr;
 use crate::aws::s3::Bucket;
 use crate::contract;
 use crate::exit::Refusal;
+use crate::image::push::Pushed;
 use crate::naming::StackKind;
 use crate::stack::lock::{self, LockSlot};
 use crate::stack::state::settled_healthy;
+
+/// What the service stack's artifacts came to: their pins, the S3 uploads, the image push.
+type Prepared = (Pins, UploadReport, Option<Pushed>);
 
 impl Deployer<'_> {
     /// Deploy `target`. `report` records progress even when this returns an error.
@@ -99,15 +104,16 @@ impl Deployer<'_> {
         // can a zip upload).
         let (auth_done, artifacts_done) = tokio::join!(
             self.reconcile_stack(target, auth, &available),
-            self.prepare_service(&service.name, &bucket_name, artifacts)
+            self.prepare_service(&service.name, &bucket_name, artifacts, &available)
         );
         let (result, _) = auth_done?;
         available.extend(result.outputs.clone());
         report.stacks.push(result);
         let (service_now, synced) = artifacts_done?;
-        if let Some((pins, uploads)) = synced {
+        if let Some((pins, uploads, pushed)) = synced {
             available.extend(pins.parameters());
             report.uploads = Some(uploads);
+            report.image = pushed;
         }
 
         // The Deployment's name covers the authorizer's values, known only now.
@@ -127,13 +133,15 @@ impl Deployer<'_> {
 
     /// Describe the service stack (once, under the lock: its parameters say which artifacts
     /// already run, and the same description starts its reconcile) and upload what it
-    /// does not run yet.
+    /// does not run yet; an image goes to the repository the storage stack's outputs
+    /// (`storage`) name, and its pin is ECR's digest of the pushed manifest.
     async fn prepare_service(
         &self,
         service: &str,
         bucket_name: &str,
         artifacts: Option<&Artifacts>,
-    ) -> anyhow::Result<(Option<Stack>, Option<(Pins, UploadReport)>)> {
+        storage: &BTreeMap<String, String>,
+    ) -> anyhow::Result<(Option<Stack>, Option<Prepared>)> {
         let service_now = self.stacks.describe(service).await?;
         let Some(artifacts) = artifacts else {
             return Ok((service_now, None));
@@ -143,9 +151,17 @@ impl Deployer<'_> {
             .as_ref()
             .filter(|s| settled_healthy(&s.status))
             .map(|s| &s.parameters);
-        let (pins, uploads) = artifacts::sync(&bucket, artifacts, true, deployed)
+        let (mut pins, uploads) = artifacts::sync(&bucket, artifacts, true, deployed)
             .await
             .context("uploading the artifacts")?;
+        let pushed = match &artifacts.code {
+            Code::Zip(_) => None,
+            Code::Image(image) => {
+                let pushed = self.push_image(storage, &image.layout).await?;
+                pins.image_uri = Some(pushed.image_uri.clone());
+                Some(pushed)
+            }
+        };
         for key in &uploads.uploaded {
             self.stacks
                 .ui
@@ -156,7 +172,28 @@ impl Deployer<'_> {
                 "s3://{bucket_name}/{key} already there (same sha256), not uploaded"
             ));
         }
-        Ok((service_now, Some((pins, uploads))))
+        Ok((service_now, Some((pins, uploads, pushed))))
+    }
+
+    /// Push the image into the repository the storage stack names (see `image::push`).
+    async fn push_image(
+        &self,
+        storage: &BTreeMap<String, String>,
+        layout: &crate::image::layout::Layout,
+    ) -> anyhow::Result<Pushed> {
+        let output = |name: &str| {
+            storage
+                .get(name)
+                .cloned()
+                .with_context(|| format!("the storage stack has no {name} output"))
+        };
+        let repository = output(contract::storage::REPOSITORY_NAME)?;
+        let uri = output(contract::storage::REPOSITORY_URI)?;
+        let ecr = Ecr::new(self.ecr.clone());
+        let ui = &self.stacks.ui;
+        crate::image::push::push(&ecr, &repository, &uri, layout, &|line| ui.say(line))
+            .await
+            .with_context(|| format!("pushing the function's image to repository {repository}"))
     }
 
     /// After waiting for the lock: a destroy released it to delete the storage stack (it

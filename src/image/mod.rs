@@ -4,9 +4,12 @@
 //! entrypoint, a non-root user and labels naming the source commit and the binary's
 //! sha256, and no timestamps or history, so the same inputs always give the same
 //! digest. The OCI types come from `oci-spec`; their JSON is written with sorted keys
-//! (the crate keeps labels in a `HashMap`). Owns nothing about pushing (`push`).
+//! (the crate keeps labels in a `HashMap`). Reading a layout back is `layout`; pushing
+//! it to ECR by digest is `push`.
 
 pub mod layer;
+pub mod layout;
+pub mod push;
 
 use std::collections::HashMap;
 use std::fs;

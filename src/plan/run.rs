@@ -43,7 +43,18 @@ pub async fn plan(
                 .as_ref()
                 .filter(|s| settled_healthy(&s.status))
                 .map(|s| &s.parameters);
-            let (pins, _) = artifacts::sync(&bucket, artifacts, false, deployed).await?;
+            let (mut pins, _) = artifacts::sync(&bucket, artifacts, false, deployed).await?;
+            // Plan pushes nothing: an image is pinned by the layout's digest, which is
+            // ECR's digest of the same manifest bytes.
+            if let (artifacts::Code::Image(image), Some(uri)) = (
+                &artifacts.code,
+                available.get(contract::storage::REPOSITORY_URI),
+            ) {
+                pins.image_uri = Some(crate::image::push::image_uri(
+                    uri,
+                    &image.layout.manifest_digest,
+                ));
+            }
             available.extend(pins.parameters());
         }
         let situation = stacks

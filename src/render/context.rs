@@ -165,6 +165,7 @@ pub(crate) fn build(config: &Config) -> Value {
             "model_load_marker": MODEL_LOAD_FAILED_EVENT,
             "architecture": c.lambda.architecture.value,
             "max_batch": c.lambda.max_batch.value,
+            "package": c.lambda.package.value.as_str(),
         },
         "api": {
             "throttle_rate": c.api.throttle_rate.value,

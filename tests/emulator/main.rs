@@ -14,6 +14,8 @@ mod cognito_tokens;
 mod deploy;
 mod destroy;
 mod function_runs;
+mod image_deploy;
+mod image_push;
 mod openapi_export;
 mod preflight;
 mod sdk_wiring;

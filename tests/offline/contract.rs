@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use irisctl::config::{AuthMode, Config, named_envs};
+use irisctl::config::{AuthMode, Config, Package, named_envs};
 use irisctl::contract::{auth, function_env, pins, service, storage};
 use irisctl::naming::StackKind;
 use irisctl::render::{self, RenderedStack, cfn};
@@ -35,12 +35,22 @@ fn every_env() -> Vec<String> {
 }
 
 /// Each env's config and its stacks parsed, in stack order.
+/// Every env, plus dev as it would be with its function packaged as an image.
 fn rendered() -> Vec<(Config, Vec<(RenderedStack, Value)>)> {
+    let image_envs = tempfile::tempdir().expect("tempdir");
+    let dev = std::fs::read_to_string(envs_dir().join("dev.yaml")).expect("dev.yaml");
+    let dev_image = dev.replacen("\nlambda:\n", "\nlambda:\n  package: image\n", 1);
+    assert_ne!(dev, dev_image, "dev.yaml has a lambda: section");
+    std::fs::write(image_envs.path().join("dev.yaml"), dev_image).expect("write");
+    let image_dev = Config::load(image_envs.path(), "dev").expect("dev as an image env loads");
     every_env()
         .into_iter()
         .map(|env| {
-            let config = Config::load(envs_dir(), &env)
-                .unwrap_or_else(|err| panic!("env {env} loads: {err}"));
+            Config::load(envs_dir(), &env).unwrap_or_else(|err| panic!("env {env} loads: {err}"))
+        })
+        .chain([image_dev])
+        .map(|config| {
+            let env = config.env.clone();
             let stacks = render::render_env(&config)
                 .unwrap_or_else(|err| panic!("env {env} renders: {err}"))
                 .into_iter()
@@ -168,7 +178,11 @@ fn the_service_stack_declares_every_pin_in_contract_order() {
         let (service_stack, doc) = &stacks[2];
         let parameters = keys(&doc["Parameters"]);
         let mut last = 0;
-        for pin in pins::ALL {
+        let other_package: &[&str] = match config.lambda.package.value {
+            Package::Zip => &pins::IMAGE_ONLY,
+            Package::Image => &pins::ZIP_ONLY,
+        };
+        for pin in pins::ALL.into_iter().filter(|p| !other_package.contains(p)) {
             assert!(
                 parameters.contains(pin),
                 "env {}: the service stack does not declare pin {pin}",

@@ -186,3 +186,57 @@ fn a_binary_the_image_cannot_run_is_refused_with_nothing_written() {
     );
     assert!(!out.exists(), "nothing written");
 }
+
+/// `image push` and `deploy` read the layout before any AWS call: a missing, damaged or
+/// foreign one is refused with what to do, and nothing is sent (the AWS endpoint is a
+/// closed port, so a call would fail differently).
+#[test]
+fn a_layout_that_cannot_be_pushed_is_refused_before_any_call() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("no-such-layout");
+    let out = support::irisctl(&["image", "push", "--env", "dev", "--image"])
+        .arg(&missing)
+        .without_aws()
+        .output();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not an OCI image layout") && err.contains("irisctl image build"),
+        "{err}"
+    );
+
+    let binary = dir.path().join("bootstrap");
+    std::fs::write(&binary, tiny_static_elf(300_000)).expect("write ELF");
+    let layout = dir.path().join("layout");
+    let report = built(&image_build(&binary, &layout));
+    let layer = layout.join("blobs/sha256").join(
+        report["layer_digest"]
+            .as_str()
+            .expect("layer digest")
+            .trim_start_matches("sha256:"),
+    );
+    let mut bytes = std::fs::read(&layer).expect("layer");
+    bytes[0] ^= 0xff;
+    std::fs::write(&layer, &bytes).expect("damage the layer");
+    let out = support::irisctl(&["image", "push", "--env", "dev", "--image"])
+        .arg(&layout)
+        .without_aws()
+        .output();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not match its descriptor"), "{err}");
+
+    // A zip env refuses an image for deploy, naming the setting, before any call.
+    let out = support::irisctl(&["deploy", "--env", "dev", "--yes", "--model"])
+        .arg(dir.path())
+        .arg("--image")
+        .arg(&layout)
+        .without_aws()
+        .output();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("packages its function as a zip") && err.contains("lambda.package"),
+        "{err}"
+    );
+}

@@ -542,3 +542,85 @@ fn batch_files_reach_the_function_through_eventbridge_with_least_privilege() {
         assert_eq!(puts.len(), 1, "{env}: the function writes only batch/out/");
     }
 }
+
+#[test]
+fn an_image_function_is_pinned_by_digest_and_has_no_zip_properties() {
+    let zip = render_text("qa", "region: us-east-1\n");
+    let image = render_text("qa", "region: us-east-1\nlambda:\n  package: image\n");
+    let function = |stacks: &[RenderedStack]| {
+        let found = resources_of_type(&stacks[2], "AWS::Lambda::Function");
+        assert_eq!(found.len(), 1, "one function");
+        found[0].1["Properties"].clone()
+    };
+    let (z, i) = (function(&zip), function(&image));
+    assert_eq!(i["PackageType"], "Image");
+    assert_eq!(
+        i["Code"],
+        serde_json::json!({ "ImageUri": { "Ref": "ImageUri" } })
+    );
+    for gone in ["Runtime", "Handler"] {
+        assert!(i.get(gone).is_none(), "an image function has no {gone}");
+        assert!(z.get(gone).is_some(), "a zip function keeps {gone}");
+    }
+    assert!(z.get("PackageType").is_none() && z["Code"].get("S3Key").is_some());
+    // Everything else about the function is the same.
+    let strip = |mut p: serde_json::Value| {
+        let o = p.as_object_mut().expect("properties");
+        for key in ["PackageType", "Runtime", "Handler", "Code"] {
+            o.remove(key);
+        }
+        p
+    };
+    assert_eq!(strip(z), strip(i));
+
+    let params = doc(&image[2])["Parameters"].clone();
+    let pattern = params["ImageUri"]["AllowedPattern"]
+        .as_str()
+        .expect("ImageUri has a pattern");
+    assert_eq!(pattern, "^[^@\\s]+@sha256:[0-9a-f]{64}$", "by digest only");
+    for zip_only in irisctl::contract::pins::ZIP_ONLY {
+        assert!(params.get(zip_only).is_none(), "{zip_only}");
+    }
+    assert!(params.get("LambdaCodeSha256").is_some());
+    assert!(doc(&image[2]).get("Conditions").is_none());
+    assert!(image[2].body.find("LambdaCodeKey").is_none());
+
+    // Lambda may pull only this env's function's image; a zip env's repository is as before.
+    let repository = |stacks: &[RenderedStack]| {
+        resources_of_type(&stacks[0], "AWS::ECR::Repository")[0].1["Properties"].clone()
+    };
+    let policy = repository(&image)["RepositoryPolicyText"].clone();
+    let statement = &policy["Statement"][0];
+    assert_eq!(statement["Principal"]["Service"], "lambda.amazonaws.com");
+    assert_eq!(
+        statement["Action"],
+        serde_json::json!(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"])
+    );
+    assert!(
+        statement["Condition"]["StringLike"]["aws:sourceArn"]
+            .to_string()
+            .contains(":function:iris-qa-"),
+        "{statement}"
+    );
+    assert!(repository(&zip).get("RepositoryPolicyText").is_none());
+    assert_eq!(repository(&image)["ImageTagMutability"], "IMMUTABLE");
+    assert_eq!(
+        repository(&image)["ImageScanningConfiguration"]["ScanOnPush"],
+        true
+    );
+    assert_eq!(
+        repository(&image)["EncryptionConfiguration"]["EncryptionType"],
+        "KMS"
+    );
+
+    // The rendered image env passes irisctl's own validation.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("qa.yaml"),
+        "region: us-east-1\nlambda:\n  package: image\n",
+    )
+    .expect("write");
+    let config = Config::load(dir.path(), "qa").expect("loads");
+    let findings = irisctl::validate::validate_env(&config).expect("validates");
+    assert!(findings.is_empty(), "{findings:?}");
+}

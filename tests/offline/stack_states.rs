@@ -125,6 +125,7 @@ fn deployer(cfn: Client, yes: bool) -> Deployer<'static> {
             timeout: Duration::from_secs(60),
         },
         s3,
+        ecr: mock_client!(aws_sdk_ecr, RuleMode::MatchAny, Vec::<&Rule>::new()),
         approval: Approval {
             yes,
             can_prompt: false,

@@ -1,8 +1,13 @@
 //! A thin ECR wrapper over one registry: the image listing (ListImages, every page) and
-//! the batched delete (BatchDeleteImage) that destroy empties a repository with, and the
-//! recognition of "this repository does not exist". Returns irisctl's own plain types, so
-//! the policy above it never sees the SDK. Must not decide what to delete or when to
-//! retry (the SDK's retry config handles throttling).
+//! the batched delete (BatchDeleteImage) that destroy empties a repository with, the
+//! recognition of "this repository does not exist", and the calls a push makes
+//! (`push`: layer checks, layer uploads in parts, PutImage, BatchGetImage). Returns
+//! irisctl's own plain types, so the policy above it never sees the SDK. Must not decide
+//! what to delete or upload, or when to retry (the SDK's retry config handles throttling).
+
+mod push;
+
+pub use push::{Put, StoredImage};
 
 use aws_sdk_ecr::Client;
 use aws_sdk_ecr::config::http::HttpResponse;
