@@ -41,7 +41,16 @@ impl Blob {
         })
     }
 
-    fn sha256_b64(&self) -> String {
+    fn from_bytes(path: PathBuf, bytes: Vec<u8>) -> Blob {
+        let sha256_hex = crate::digest::sha256_hex(&bytes);
+        Blob {
+            path,
+            bytes,
+            sha256_hex,
+        }
+    }
+
+    pub fn sha256_b64(&self) -> String {
         crate::digest::sha256_b64(&self.bytes)
     }
 }
@@ -92,6 +101,47 @@ impl Artifacts {
                 );
             }
         }
+        let ModelArtifact { model, manifest } = ModelArtifact::load(model_dir)?;
+        Ok(Artifacts {
+            lambda_zip,
+            model,
+            manifest,
+        })
+    }
+
+    /// Keys paired with what goes there and the service stack parameters that pin them
+    /// (key, sha256, version id). The manifest has no sha256 parameter (its own checksum is
+    /// inside it), so it is always looked up; a retrained artifact has the same bytes, so
+    /// the lookup finds it and nothing changes.
+    fn uploads(&self) -> [(String, &Blob, Option<PinNames>); 3] {
+        [
+            (
+                lambda_key(&self.lambda_zip.sha256_hex),
+                &self.lambda_zip,
+                Some((LAMBDA_CODE_KEY, LAMBDA_CODE_SHA256, LAMBDA_CODE_VERSION_ID)),
+            ),
+            (
+                model_key(&self.model.sha256_hex),
+                &self.model,
+                Some((MODEL_KEY, MODEL_SHA256, MODEL_VERSION_ID)),
+            ),
+            (manifest_key(&self.model.sha256_hex), &self.manifest, None),
+        ]
+    }
+}
+
+/// A model directory alone (model.bin + manifest.json), checked: what `model push` ships
+/// without touching the code.
+#[derive(Debug, Clone)]
+pub struct ModelArtifact {
+    pub model: Blob,
+    pub manifest: Blob,
+}
+
+impl ModelArtifact {
+    /// Read `model_dir/{model.bin,manifest.json}`; the manifest must carry its own valid
+    /// checksum and name model.bin's sha256.
+    pub fn load(model_dir: &Path) -> anyhow::Result<ModelArtifact> {
         let model = Blob::read(&model_dir.join(MODEL_FILE))
             .context("the model is missing; train one with `iris-model train --out DIR` and pass --model DIR")?;
         let manifest = Blob::read(&model_dir.join(MANIFEST_FILE)).context(
@@ -124,31 +174,65 @@ impl Artifacts {
                 model.sha256_hex
             );
         }
-        Ok(Artifacts {
-            lambda_zip,
-            model,
-            manifest,
-        })
+        Ok(ModelArtifact { model, manifest })
     }
 
-    /// Keys paired with what goes there and the service stack parameters that pin them
-    /// (key, sha256, version id). The manifest has no sha256 parameter (its own checksum is
-    /// inside it), so it is always looked up; a retrained artifact has the same bytes, so
-    /// the lookup finds it and nothing changes.
-    fn uploads(&self) -> [(String, &Blob, Option<PinNames>); 3] {
-        [
-            (
-                lambda_key(&self.lambda_zip.sha256_hex),
-                &self.lambda_zip,
-                Some((LAMBDA_CODE_KEY, LAMBDA_CODE_SHA256, LAMBDA_CODE_VERSION_ID)),
-            ),
-            (
-                model_key(&self.model.sha256_hex),
-                &self.model,
-                Some((MODEL_KEY, MODEL_SHA256, MODEL_VERSION_ID)),
-            ),
-            (manifest_key(&self.model.sha256_hex), &self.manifest, None),
-        ]
+    /// Check bytes read back from S3 the same way: the manifest's seal, and model.bin
+    /// against it and against `expected_sha` (the sha256 the pins name).
+    pub fn verify_bytes(
+        model: Vec<u8>,
+        manifest: Vec<u8>,
+        expected_sha: &str,
+        where_: &str,
+    ) -> anyhow::Result<ModelArtifact> {
+        let model = Blob::from_bytes(PathBuf::from(format!("{where_}/{MODEL_FILE}")), model);
+        let manifest =
+            Blob::from_bytes(PathBuf::from(format!("{where_}/{MANIFEST_FILE}")), manifest);
+        if model.sha256_hex != expected_sha {
+            bail!(
+                "{} has sha256 {} but the live pins name {expected_sha}: the stored model \
+                 is not the one that was deployed",
+                model.path.display(),
+                model.sha256_hex
+            );
+        }
+        let parsed = iris_model::manifest::check_json(&manifest.bytes)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", manifest.path.display()))?;
+        if parsed.get("sha256").and_then(|v| v.as_str()) != Some(model.sha256_hex.as_str()) {
+            bail!(
+                "{} does not name {}'s sha256 {}",
+                manifest.path.display(),
+                model.path.display(),
+                model.sha256_hex
+            );
+        }
+        Ok(ModelArtifact { model, manifest })
+    }
+
+    /// The manifest's accuracy gate: held-out `metrics.accuracy` at least
+    /// `params.min_accuracy` (when the manifest records one). Returns the accuracy.
+    pub fn check_gate(&self) -> anyhow::Result<Option<f64>> {
+        let parsed: serde_json::Value = serde_json::from_slice(&self.manifest.bytes)
+            .with_context(|| format!("{} is not valid JSON", self.manifest.path.display()))?;
+        let accuracy = parsed
+            .pointer("/metrics/accuracy")
+            .and_then(serde_json::Value::as_f64);
+        let gate = parsed
+            .pointer("/params/min_accuracy")
+            .and_then(serde_json::Value::as_f64);
+        if let (Some(accuracy), Some(gate)) = (accuracy, gate)
+            && accuracy < gate
+        {
+            bail!(
+                "{}: held-out accuracy {:.1}% is below the gate {:.1}% (params.min_accuracy); \
+                 this model must not ship. Retrain, or lower the gate deliberately with \
+                 `iris-model train --min-accuracy`",
+                self.manifest.path.display(),
+                accuracy * 100.0,
+                gate * 100.0
+            );
+        }
+        Ok(accuracy)
     }
 }
 
@@ -232,23 +316,7 @@ pub async fn sync(
             versions.push(version);
             continue;
         }
-        let b64 = blob.sha256_b64();
-        let existing = bucket.head(&key).await?;
-        let version = match existing {
-            Some(info) if info.sha256_b64.as_deref() == Some(b64.as_str()) => {
-                report.skipped.push(key.clone());
-                info.version_id
-            }
-            _ if !upload => String::new(),
-            _ => {
-                let version = bucket
-                    .put_checked(&key, blob.bytes.clone(), &b64)
-                    .await
-                    .with_context(|| format!("uploading {}", blob.path.display()))?;
-                report.uploaded.push(key.clone());
-                version
-            }
-        };
+        let version = store(bucket, &key, blob, upload, &mut report).await?;
         versions.push(version);
     }
     let [lambda_v, model_v, manifest_v]: [String; 3] = versions
@@ -267,6 +335,86 @@ pub async fn sync(
         },
         report,
     ))
+}
+
+/// Upload `blob` under `key` unless an object with its checksum is already there
+/// (`upload = false`: only look; a missing object's version id is then empty). Returns
+/// the version id.
+async fn store(
+    bucket: &Bucket,
+    key: &str,
+    blob: &Blob,
+    upload: bool,
+    report: &mut UploadReport,
+) -> anyhow::Result<String> {
+    let b64 = blob.sha256_b64();
+    let existing = bucket.head(key).await?;
+    Ok(match existing {
+        Some(info) if info.sha256_b64.as_deref() == Some(b64.as_str()) => {
+            report.skipped.push(key.to_owned());
+            info.version_id
+        }
+        _ if !upload => String::new(),
+        _ => {
+            let version = bucket
+                .put_checked(key, blob.bytes.clone(), &b64)
+                .await
+                .with_context(|| format!("uploading {}", blob.path.display()))?;
+            report.uploaded.push(key.to_owned());
+            version
+        }
+    })
+}
+
+/// Upload a model alone, content-addressed like [`sync`]. Returns the model pins (key,
+/// version id and sha256 of model.bin, key and version id of manifest.json).
+pub async fn sync_model(
+    bucket: &Bucket,
+    model: &ModelArtifact,
+) -> anyhow::Result<(BTreeMap<String, String>, UploadReport)> {
+    let mut report = UploadReport::default();
+    let sha = &model.model.sha256_hex;
+    let model_version = store(bucket, &model_key(sha), &model.model, true, &mut report).await?;
+    let manifest_version = store(
+        bucket,
+        &manifest_key(sha),
+        &model.manifest,
+        true,
+        &mut report,
+    )
+    .await?;
+    Ok((model_pins(sha, &model_version, &manifest_version), report))
+}
+
+/// The five parameters that pin a model (its key, version id and sha256; the manifest's
+/// key and version id).
+pub fn model_pins(
+    sha: &str,
+    model_version: &str,
+    manifest_version: &str,
+) -> BTreeMap<String, String> {
+    [
+        (MODEL_KEY, model_key(sha)),
+        (MODEL_VERSION_ID, model_version.to_owned()),
+        (MODEL_SHA256, sha.to_owned()),
+        (MANIFEST_KEY, manifest_key(sha)),
+        (MANIFEST_VERSION_ID, manifest_version.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// The three parameters that pin the Lambda code.
+pub fn code_pins(sha: &str, version: &str) -> BTreeMap<String, String> {
+    [
+        (LAMBDA_CODE_KEY, lambda_key(sha)),
+        (LAMBDA_CODE_VERSION_ID, version.to_owned()),
+        (LAMBDA_CODE_SHA256, sha.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
 }
 
 #[cfg(test)]
