@@ -14,6 +14,7 @@ mod cognito_tokens;
 mod deploy;
 mod destroy;
 mod function_runs;
+mod model_releases;
 mod preflight;
 mod sdk_wiring;
 mod smoke_gate;
