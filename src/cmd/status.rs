@@ -141,9 +141,15 @@ async fn status(args: Args) -> anyhow::Result<Status> {
                 report.local_api_url = session.local_api_url(url);
             }
             if let Some(function) = stack.outputs.get(contract::service::FUNCTION_NAME) {
+                // Status reports what it can: a function it cannot read (a stack mid-way,
+                // a missing permission) leaves the release out with a warning.
                 let lambda = aws::lambda(&session.sdk);
-                let (_, facts) = super::model::release_facts(&lambda, function).await?;
-                report.releases = Some(facts).filter(|f| !f.alias_target.is_empty());
+                match super::model::release_facts(&lambda, function).await {
+                    Ok((_, facts)) => {
+                        report.releases = Some(facts).filter(|f| !f.alias_target.is_empty());
+                    }
+                    Err(err) => eprintln!("warning: the releases of {function}: {err:#}"),
+                }
             }
             if let Some(sha) = stack.parameters.get(contract::pins::MODEL_SHA256) {
                 report.model_sha256 = Some(sha.clone());

@@ -639,6 +639,54 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_model_below_its_gate_or_with_bytes_that_do_not_match_is_refused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (m, _) = write_fake(dir.path(), b"model-bytes");
+        let model = ModelArtifact::load(&m).expect("loads");
+        // The fake manifest has no gate: nothing to check but the accuracy is read.
+        assert_eq!(model.check_gate().expect("no gate"), Some(0.95));
+        let mut gated = serde_json::json!({
+            "schema_version": iris_model::manifest::SCHEMA_VERSION,
+            "sha256": model.model.sha256_hex,
+            "params": {"min_accuracy": 0.99},
+            "metrics": {"accuracy": 0.95},
+        });
+        iris_model::checksum::seal(&mut gated);
+        std::fs::write(m.join(MANIFEST_FILE), gated.to_string()).expect("write");
+        let below = ModelArtifact::load(&m).expect("sealed");
+        let err = format!("{:#}", below.check_gate().expect_err("below the gate"));
+        assert!(err.contains("below the gate 99.0%"), "{err}");
+
+        let sha = model.model.sha256_hex.clone();
+        let ok = ModelArtifact::verify_bytes(
+            b"model-bytes".to_vec(),
+            model.manifest.bytes.clone(),
+            &sha,
+            "s3://b/models/x",
+        );
+        assert!(ok.is_ok());
+        let err = ModelArtifact::verify_bytes(
+            b"tampered".to_vec(),
+            model.manifest.bytes.clone(),
+            &sha,
+            "s3://b/models/x",
+        )
+        .expect_err("tampered");
+        assert!(
+            format!("{err:#}").contains("not the one that was deployed"),
+            "{err:#}"
+        );
+        let err = ModelArtifact::verify_bytes(
+            b"model-bytes".to_vec(),
+            b"{}".to_vec(),
+            &sha,
+            "s3://b/models/x",
+        )
+        .expect_err("unsealed manifest");
+        assert!(format!("{err:#}").contains("manifest.json"), "{err:#}");
+    }
+
+    #[test]
     fn pins_fill_exactly_the_named_parameters() {
         let pins = Pins {
             lambda_code_key: "lambda/a.zip".into(),
