@@ -46,16 +46,19 @@ pub mod service {
     pub const API_URL: &str = "ApiUrl";
     pub const FUNCTION_NAME: &str = "FunctionName";
     pub const FUNCTION_ARN: &str = "FunctionArn";
+    /// The `live` alias every consumer invokes.
+    pub const LIVE_ALIAS_ARN: &str = "LiveAliasArn";
     pub const DEAD_LETTER_QUEUE_URL: &str = "DeadLetterQueueUrl";
     pub const ALARM_TOPIC_ARN: &str = "AlarmTopicArn";
     /// Not an output: the REST API's logical id, whose physical id (the API's id) names
     /// API Gateway's execution log group, read by destroy before the stack goes.
     pub const REST_API_RESOURCE: &str = "RestApi";
     /// Every output the service stack declares.
-    pub const OUTPUTS: [&str; 5] = [
+    pub const OUTPUTS: [&str; 6] = [
         API_URL,
         FUNCTION_NAME,
         FUNCTION_ARN,
+        LIVE_ALIAS_ARN,
         DEAD_LETTER_QUEUE_URL,
         ALARM_TOPIC_ARN,
     ];
@@ -93,6 +96,15 @@ pub mod pins {
         MANIFEST_KEY,
         MANIFEST_VERSION_ID,
     ];
+}
+
+/// The live alias's traffic split: a second version and its share (service-stack
+/// parameters, so CloudFormation records every step of a rollout). Envs whose alias follows
+/// `$LATEST` (emulator envs) declare neither.
+pub mod traffic {
+    pub const SPLIT_VERSION: &str = "SplitVersion";
+    pub const SPLIT_WEIGHT: &str = "SplitWeight";
+    pub const ALL: [&str; 2] = [SPLIT_VERSION, SPLIT_WEIGHT];
 }
 
 /// The environment variables the function reads at cold start (the service template sets

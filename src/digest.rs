@@ -15,6 +15,13 @@ pub fn sha256_b64(bytes: impl AsRef<[u8]>) -> String {
     base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes.as_ref()))
 }
 
+/// The base64 spelling of a hex SHA-256 (`None` when `hex` is not hex), to compare a
+/// sha256 irisctl pins with the checksum S3 reports.
+pub fn hex_to_b64(hex_digest: &str) -> Option<String> {
+    let bytes = hex::decode(hex_digest).ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -29,5 +36,7 @@ mod tests {
             sha256_b64(b""),
             "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
         );
+        assert_eq!(hex_to_b64(&sha256_hex(b"x")), Some(sha256_b64(b"x")));
+        assert_eq!(hex_to_b64("not hex"), None);
     }
 }

@@ -23,6 +23,7 @@ pub mod package;
 pub mod plan;
 pub mod preflight;
 pub mod recover;
+pub mod release;
 pub mod render;
 pub mod smoke;
 pub mod stack;

@@ -107,7 +107,7 @@ enum Command {
   irisctl destroy --env prod --force-protected
   irisctl destroy --env local --yes --output json")]
     Destroy(cmd::destroy::Args),
-    /// Show an env: stack states, template drift, live model, API URL, lock holder.
+    /// Show an env: stack states, template drift, live and previous release, API URL, lock holder.
     #[command(after_help = "Examples:
   irisctl status --env dev
   irisctl status --env dev --output json | jq .lock")]
@@ -134,6 +134,12 @@ enum Command {
   irisctl batch submit --env local flowers.csv --wait
   irisctl batch get --env local flowers.csv")]
     Batch(cmd::batch::Args),
+    /// An env's models: push one, list them, roll back, promote one from another env.
+    #[command(after_help = "Examples:
+  irisctl model push --env dev --model out/
+  irisctl model rollback --env dev
+  irisctl model promote --from staging --to prod --yes")]
+    Model(cmd::model::Args),
     /// The env's dead-letter queue: failed asynchronous invocations, and sending them again.
     #[command(after_help = "Examples:
   irisctl dlq list --env local
@@ -228,6 +234,7 @@ fn main() -> ExitCode {
         Command::Gc(args) => cmd::gc::run(args),
         Command::Batch(args) => cmd::batch::run(args),
         Command::Dlq(args) => cmd::dlq::run(args),
+        Command::Model(args) => cmd::model::run(args),
         Command::Status(args) => cmd::status::run(args),
         Command::Outputs(args) => cmd::status::run_outputs(args),
         Command::Token(args) => cmd::token::run(args),

@@ -1,8 +1,12 @@
 //! The Lambda calls irisctl makes: the account's concurrency (GetAccountSettings) and one
 //! function's reservation (GetFunctionConcurrency) for preflight, one synchronous
-//! invocation (`RequestResponse`) for `dlq redrive`, and for destroy's receipt whether a
-//! function exists and which versions it has. Must not decide whether a reservation
-//! fits (preflight does) nor interpret an invocation's payload (cmd::dlq does).
+//! invocation (`RequestResponse`) for `dlq redrive`, for releases the function's
+//! versions, its alias and deleting a pruned version, and for destroy's receipt whether a
+//! function exists and which versions it has. Must not decide which release is live or
+//! what to prune (`release` does), whether a reservation fits (preflight does), nor
+//! interpret an invocation's payload (cmd::dlq does).
+
+use std::collections::BTreeMap;
 
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::primitives::Blob;
@@ -90,20 +94,30 @@ pub async fn invoke(
     })
 }
 
-/// The versions of `function` (`$LATEST` included), all pages; empty when the function
+/// One published version of a function, as ListVersionsByFunction describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionInfo {
+    /// A number, or `$LATEST` (ListVersionsByFunction lists it too).
+    pub version: String,
+    pub description: String,
+    /// The function's environment variables in that version.
+    pub environment: BTreeMap<String, String>,
+}
+
+/// Every version of `function`, `$LATEST` included, all pages; empty when the function
 /// does not exist (ResourceNotFoundException: what a finished destroy must see).
-pub async fn versions(client: &Client, function: &str) -> Result<Vec<String>, CallFailed> {
-    let mut versions = Vec::new();
+pub async fn versions(client: &Client, function: &str) -> Result<Vec<VersionInfo>, CallFailed> {
+    let mut out = Vec::new();
     let mut marker: Option<String> = None;
     loop {
-        let out = match client
+        let page = match client
             .list_versions_by_function()
             .function_name(function)
-            .set_marker(marker.clone())
+            .set_marker(marker.take())
             .send()
             .await
         {
-            Ok(out) => out,
+            Ok(page) => page,
             Err(err)
                 if err
                     .as_service_error()
@@ -120,15 +134,20 @@ pub async fn versions(client: &Client, function: &str) -> Result<Vec<String>, Ca
                 ));
             }
         };
-        versions.extend(
-            out.versions()
-                .iter()
-                .filter_map(|v| v.version())
-                .map(str::to_owned),
-        );
-        match out.next_marker() {
+        for v in page.versions() {
+            out.push(VersionInfo {
+                version: v.version().unwrap_or_default().to_owned(),
+                description: v.description().unwrap_or_default().to_owned(),
+                environment: v
+                    .environment()
+                    .and_then(|e| e.variables())
+                    .map(|vars| vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default(),
+            });
+        }
+        match page.next_marker() {
             Some(next) if !next.is_empty() => marker = Some(next.to_owned()),
-            _ => return Ok(versions),
+            _ => return Ok(out),
         }
     }
 }
@@ -151,4 +170,74 @@ pub async fn function_exists(client: &Client, function: &str) -> Result<bool, Ca
             &err,
         )),
     }
+}
+
+/// What an alias points at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AliasInfo {
+    /// A version number or `$LATEST`.
+    pub function_version: String,
+    /// RoutingConfig's AdditionalVersionWeights: version → share of traffic (0 to 1).
+    pub weights: BTreeMap<String, f64>,
+}
+
+/// `function`'s alias `name`; `None` when the function or the alias does not exist.
+pub async fn alias(
+    client: &Client,
+    function: &str,
+    name: &str,
+) -> Result<Option<AliasInfo>, CallFailed> {
+    match client
+        .get_alias()
+        .function_name(function)
+        .name(name)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(Some(AliasInfo {
+            function_version: out.function_version().unwrap_or_default().to_owned(),
+            weights: out
+                .routing_config()
+                .and_then(|r| r.additional_version_weights())
+                .map(|w| w.iter().map(|(k, v)| (k.clone(), *v)).collect())
+                .unwrap_or_default(),
+        })),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(CallFailed::from_sdk(
+            "Lambda",
+            "GetAlias",
+            &format!("{function}:{name}"),
+            &err,
+        )),
+    }
+}
+
+/// Delete one published version (DeleteFunction with the version as qualifier). Lambda
+/// refuses to delete a version an alias references.
+pub async fn delete_version(
+    client: &Client,
+    function: &str,
+    version: u32,
+) -> Result<(), CallFailed> {
+    client
+        .delete_function()
+        .function_name(function)
+        .qualifier(version.to_string())
+        .send()
+        .await
+        .map_err(|e| {
+            CallFailed::from_sdk(
+                "Lambda",
+                "DeleteFunction",
+                &format!("{function}:{version}"),
+                &e,
+            )
+        })?;
+    Ok(())
 }

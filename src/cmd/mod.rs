@@ -14,6 +14,7 @@ pub mod image;
 pub mod local;
 pub mod local_contract;
 pub mod man;
+pub mod model;
 pub mod openapi;
 pub mod package;
 pub mod pipeline;

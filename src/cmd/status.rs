@@ -1,7 +1,8 @@
 //! `irisctl status --env ENV` and `irisctl outputs --env ENV`: read-only views of an env.
 //! status: each stack's state, whether its deployed template is the one irisctl renders
 //! now, the live model (sha256 and S3 version from the service stack's parameters), the
-//! API URL and who holds the env lock. outputs: every stack output. Never changes anything.
+//! API URL, the live release behind the function's `live` alias (version, code and model
+//! sha256), the previous one and any traffic split, and who holds the env lock. outputs: every stack output. Never changes anything.
 
 use std::collections::BTreeMap;
 
@@ -84,6 +85,9 @@ struct EnvStatus {
     local_api_url: Option<String>,
     model_sha256: Option<String>,
     model_version_id: Option<String>,
+    /// What the `live` alias runs (None: no service stack, or one without the alias).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    releases: Option<crate::release::Releases>,
     lock: Option<LockRecord>,
 }
 
@@ -105,6 +109,7 @@ async fn status(args: Args) -> anyhow::Result<Status> {
         local_api_url: None,
         model_sha256: None,
         model_version_id: None,
+        releases: None,
         lock: None,
     };
     let mut bucket = None;
@@ -134,6 +139,17 @@ async fn status(args: Args) -> anyhow::Result<Status> {
             if let Some(url) = stack.outputs.get(contract::service::API_URL) {
                 report.api_url = Some(url.clone());
                 report.local_api_url = session.local_api_url(url);
+            }
+            if let Some(function) = stack.outputs.get(contract::service::FUNCTION_NAME) {
+                // Status reports what it can: a function it cannot read (a stack mid-way,
+                // a missing permission) leaves the release out with a warning.
+                let lambda = aws::lambda(&session.sdk);
+                match super::model::release_facts(&lambda, function).await {
+                    Ok((_, facts)) => {
+                        report.releases = Some(facts).filter(|f| !f.alias_target.is_empty());
+                    }
+                    Err(err) => eprintln!("warning: the releases of {function}: {err:#}"),
+                }
             }
             if let Some(sha) = stack.parameters.get(contract::pins::MODEL_SHA256) {
                 report.model_sha256 = Some(sha.clone());
@@ -196,6 +212,26 @@ async fn status(args: Args) -> anyhow::Result<Status> {
                 .unwrap_or("(latest)")
         ),
         None => println!("  model live: (none)"),
+    }
+    if let Some(r) = &report.releases {
+        let describe = |p: &Option<crate::release::Published>| {
+            p.as_ref()
+                .map_or_else(|| "(none)".to_owned(), super::model::describe_version)
+        };
+        let follows = if r.alias_target == "$LATEST" {
+            " (alias follows $LATEST: emulator env)"
+        } else {
+            ""
+        };
+        println!("  release live: {}{follows}", describe(&r.live));
+        println!("  release previous: {}", describe(&r.previous));
+        for split in &r.split {
+            println!(
+                "  traffic split: version {} gets {:.1}%",
+                split.version,
+                split.weight * 100.0
+            );
+        }
     }
     match &report.lock {
         Some(lock) => println!("  lock: held by {}", lock.describe()),

@@ -42,7 +42,16 @@ impl Blob {
         })
     }
 
-    fn sha256_b64(&self) -> String {
+    fn from_bytes(path: PathBuf, bytes: Vec<u8>) -> Blob {
+        let sha256_hex = crate::digest::sha256_hex(&bytes);
+        Blob {
+            path,
+            bytes,
+            sha256_hex,
+        }
+    }
+
+    pub fn sha256_b64(&self) -> String {
         crate::digest::sha256_b64(&self.bytes)
     }
 }
@@ -100,7 +109,7 @@ impl Artifacts {
     /// reaches S3.
     pub fn load(model_dir: &Path, package_dir: &Path) -> anyhow::Result<Artifacts> {
         let code = Code::Zip(Self::load_zip(package_dir)?);
-        let (model, manifest) = Self::load_model(model_dir)?;
+        let ModelArtifact { model, manifest } = ModelArtifact::load(model_dir)?;
         Ok(Artifacts {
             code,
             model,
@@ -118,7 +127,7 @@ impl Artifacts {
             )
         })?;
         let code_sha256 = image_code_sha256(&layout)?;
-        let (model, manifest) = Self::load_model(model_dir)?;
+        let ModelArtifact { model, manifest } = ModelArtifact::load(model_dir)?;
         Ok(Artifacts {
             code: Code::Image(ImageCode {
                 layout,
@@ -151,42 +160,6 @@ impl Artifacts {
             }
         }
         Ok(lambda_zip)
-    }
-
-    fn load_model(model_dir: &Path) -> anyhow::Result<(Blob, Blob)> {
-        let model = Blob::read(&model_dir.join(MODEL_FILE))
-            .context("the model is missing; train one with `iris-model train --out DIR` and pass --model DIR")?;
-        let manifest = Blob::read(&model_dir.join(MANIFEST_FILE)).context(
-            "the manifest is missing; retrain with `iris-model train --out DIR` (model.bin and \
-             manifest.json go together)",
-        )?;
-        let parsed = match iris_model::manifest::check_json(&manifest.bytes) {
-            Ok(parsed) => parsed,
-            Err(iris_model::ManifestError::Json(why)) => {
-                bail!(
-                    "{} is not valid JSON: {why}; retrain with `iris-model train --out DIR`",
-                    manifest.path.display()
-                )
-            }
-            Err(err) => bail!("{}: {err}", manifest.path.display()),
-        };
-        let Some(declared) = parsed.get("sha256").and_then(|v| v.as_str()) else {
-            bail!(
-                "{} has no `sha256` field naming its model.bin",
-                manifest.path.display()
-            );
-        };
-        if declared != model.sha256_hex {
-            bail!(
-                "{} says model sha256 {declared} but {} has {}: the model directory is \
-                 corrupt or mixed; retrain with `iris-model train --out DIR` or copy both \
-                 files together",
-                manifest.path.display(),
-                model.path.display(),
-                model.sha256_hex
-            );
-        }
-        Ok((model, manifest))
     }
 
     /// Keys paired with what goes there and the service stack parameters that pin them
@@ -234,6 +207,112 @@ fn image_code_sha256(layout: &crate::image::layout::Layout) -> anyhow::Result<St
             config.path.display(),
             crate::image::LABEL_CODE_SHA256
         ),
+    }
+}
+
+/// A model directory alone (model.bin + manifest.json), checked: what `model push` ships
+/// without touching the code.
+#[derive(Debug, Clone)]
+pub struct ModelArtifact {
+    pub model: Blob,
+    pub manifest: Blob,
+}
+
+impl ModelArtifact {
+    /// Read `model_dir/{model.bin,manifest.json}`; the manifest must carry its own valid
+    /// checksum and name model.bin's sha256.
+    pub fn load(model_dir: &Path) -> anyhow::Result<ModelArtifact> {
+        let model = Blob::read(&model_dir.join(MODEL_FILE))
+            .context("the model is missing; train one with `iris-model train --out DIR` and pass --model DIR")?;
+        let manifest = Blob::read(&model_dir.join(MANIFEST_FILE)).context(
+            "the manifest is missing; retrain with `iris-model train --out DIR` (model.bin and \
+             manifest.json go together)",
+        )?;
+        let parsed = match iris_model::manifest::check_json(&manifest.bytes) {
+            Ok(parsed) => parsed,
+            Err(iris_model::ManifestError::Json(why)) => {
+                bail!(
+                    "{} is not valid JSON: {why}; retrain with `iris-model train --out DIR`",
+                    manifest.path.display()
+                )
+            }
+            Err(err) => bail!("{}: {err}", manifest.path.display()),
+        };
+        let Some(declared) = parsed.get("sha256").and_then(|v| v.as_str()) else {
+            bail!(
+                "{} has no `sha256` field naming its model.bin",
+                manifest.path.display()
+            );
+        };
+        if declared != model.sha256_hex {
+            bail!(
+                "{} says model sha256 {declared} but {} has {}: the model directory is \
+                 corrupt or mixed; retrain with `iris-model train --out DIR` or copy both \
+                 files together",
+                manifest.path.display(),
+                model.path.display(),
+                model.sha256_hex
+            );
+        }
+        Ok(ModelArtifact { model, manifest })
+    }
+
+    /// Check bytes read back from S3 the same way: the manifest's seal, and model.bin
+    /// against it and against `expected_sha` (the sha256 the pins name).
+    pub fn verify_bytes(
+        model: Vec<u8>,
+        manifest: Vec<u8>,
+        expected_sha: &str,
+        where_: &str,
+    ) -> anyhow::Result<ModelArtifact> {
+        let model = Blob::from_bytes(PathBuf::from(format!("{where_}/{MODEL_FILE}")), model);
+        let manifest =
+            Blob::from_bytes(PathBuf::from(format!("{where_}/{MANIFEST_FILE}")), manifest);
+        if model.sha256_hex != expected_sha {
+            bail!(
+                "{} has sha256 {} but the live pins name {expected_sha}: the stored model \
+                 is not the one that was deployed",
+                model.path.display(),
+                model.sha256_hex
+            );
+        }
+        let parsed = iris_model::manifest::check_json(&manifest.bytes)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", manifest.path.display()))?;
+        if parsed.get("sha256").and_then(|v| v.as_str()) != Some(model.sha256_hex.as_str()) {
+            bail!(
+                "{} does not name {}'s sha256 {}",
+                manifest.path.display(),
+                model.path.display(),
+                model.sha256_hex
+            );
+        }
+        Ok(ModelArtifact { model, manifest })
+    }
+
+    /// The manifest's accuracy gate: held-out `metrics.accuracy` at least
+    /// `params.min_accuracy` (when the manifest records one). Returns the accuracy.
+    pub fn check_gate(&self) -> anyhow::Result<Option<f64>> {
+        let parsed: serde_json::Value = serde_json::from_slice(&self.manifest.bytes)
+            .with_context(|| format!("{} is not valid JSON", self.manifest.path.display()))?;
+        let accuracy = parsed
+            .pointer("/metrics/accuracy")
+            .and_then(serde_json::Value::as_f64);
+        let gate = parsed
+            .pointer("/params/min_accuracy")
+            .and_then(serde_json::Value::as_f64);
+        if let (Some(accuracy), Some(gate)) = (accuracy, gate)
+            && accuracy < gate
+        {
+            bail!(
+                "{}: held-out accuracy {:.1}% is below the gate {:.1}% (params.min_accuracy); \
+                 this model must not ship. Retrain, or lower the gate deliberately with \
+                 `iris-model train --min-accuracy`",
+                self.manifest.path.display(),
+                accuracy * 100.0,
+                gate * 100.0
+            );
+        }
+        Ok(accuracy)
     }
 }
 
@@ -330,23 +409,7 @@ pub async fn sync(
             versions.push_back(version);
             continue;
         }
-        let b64 = blob.sha256_b64();
-        let existing = bucket.head(&key).await?;
-        let version = match existing {
-            Some(info) if info.sha256_b64.as_deref() == Some(b64.as_str()) => {
-                report.skipped.push(key.clone());
-                info.version_id
-            }
-            _ if !upload => String::new(),
-            _ => {
-                let version = bucket
-                    .put_checked(&key, blob.bytes.clone(), &b64)
-                    .await
-                    .with_context(|| format!("uploading {}", blob.path.display()))?;
-                report.uploaded.push(key.clone());
-                version
-            }
-        };
+        let version = store(bucket, &key, blob, upload, &mut report).await?;
         versions.push_back(version);
     }
     let lambda_v = match artifacts.code {
@@ -373,6 +436,86 @@ pub async fn sync(
         },
         report,
     ))
+}
+
+/// Upload `blob` under `key` unless an object with its checksum is already there
+/// (`upload = false`: only look; a missing object's version id is then empty). Returns
+/// the version id.
+async fn store(
+    bucket: &Bucket,
+    key: &str,
+    blob: &Blob,
+    upload: bool,
+    report: &mut UploadReport,
+) -> anyhow::Result<String> {
+    let b64 = blob.sha256_b64();
+    let existing = bucket.head(key).await?;
+    Ok(match existing {
+        Some(info) if info.sha256_b64.as_deref() == Some(b64.as_str()) => {
+            report.skipped.push(key.to_owned());
+            info.version_id
+        }
+        _ if !upload => String::new(),
+        _ => {
+            let version = bucket
+                .put_checked(key, blob.bytes.clone(), &b64)
+                .await
+                .with_context(|| format!("uploading {}", blob.path.display()))?;
+            report.uploaded.push(key.to_owned());
+            version
+        }
+    })
+}
+
+/// Upload a model alone, content-addressed like [`sync`]. Returns the model pins (key,
+/// version id and sha256 of model.bin, key and version id of manifest.json).
+pub async fn sync_model(
+    bucket: &Bucket,
+    model: &ModelArtifact,
+) -> anyhow::Result<(BTreeMap<String, String>, UploadReport)> {
+    let mut report = UploadReport::default();
+    let sha = &model.model.sha256_hex;
+    let model_version = store(bucket, &model_key(sha), &model.model, true, &mut report).await?;
+    let manifest_version = store(
+        bucket,
+        &manifest_key(sha),
+        &model.manifest,
+        true,
+        &mut report,
+    )
+    .await?;
+    Ok((model_pins(sha, &model_version, &manifest_version), report))
+}
+
+/// The five parameters that pin a model (its key, version id and sha256; the manifest's
+/// key and version id).
+pub fn model_pins(
+    sha: &str,
+    model_version: &str,
+    manifest_version: &str,
+) -> BTreeMap<String, String> {
+    [
+        (MODEL_KEY, model_key(sha)),
+        (MODEL_VERSION_ID, model_version.to_owned()),
+        (MODEL_SHA256, sha.to_owned()),
+        (MANIFEST_KEY, manifest_key(sha)),
+        (MANIFEST_VERSION_ID, manifest_version.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// The three parameters that pin the Lambda code.
+pub fn code_pins(sha: &str, version: &str) -> BTreeMap<String, String> {
+    [
+        (LAMBDA_CODE_KEY, lambda_key(sha)),
+        (LAMBDA_CODE_VERSION_ID, version.to_owned()),
+        (LAMBDA_CODE_SHA256, sha.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
 }
 
 #[cfg(test)]
@@ -594,6 +737,54 @@ pub(crate) mod tests {
                 manifest_key(&a.model.sha256_hex)
             ]
         );
+    }
+
+    #[test]
+    fn a_model_below_its_gate_or_with_bytes_that_do_not_match_is_refused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (m, _) = write_fake(dir.path(), b"model-bytes");
+        let model = ModelArtifact::load(&m).expect("loads");
+        // The fake manifest has no gate: nothing to check but the accuracy is read.
+        assert_eq!(model.check_gate().expect("no gate"), Some(0.95));
+        let mut gated = serde_json::json!({
+            "schema_version": iris_model::manifest::SCHEMA_VERSION,
+            "sha256": model.model.sha256_hex,
+            "params": {"min_accuracy": 0.99},
+            "metrics": {"accuracy": 0.95},
+        });
+        iris_model::checksum::seal(&mut gated);
+        std::fs::write(m.join(MANIFEST_FILE), gated.to_string()).expect("write");
+        let below = ModelArtifact::load(&m).expect("sealed");
+        let err = format!("{:#}", below.check_gate().expect_err("below the gate"));
+        assert!(err.contains("below the gate 99.0%"), "{err}");
+
+        let sha = model.model.sha256_hex.clone();
+        let ok = ModelArtifact::verify_bytes(
+            b"model-bytes".to_vec(),
+            model.manifest.bytes.clone(),
+            &sha,
+            "s3://b/models/x",
+        );
+        assert!(ok.is_ok());
+        let err = ModelArtifact::verify_bytes(
+            b"tampered".to_vec(),
+            model.manifest.bytes.clone(),
+            &sha,
+            "s3://b/models/x",
+        )
+        .expect_err("tampered");
+        assert!(
+            format!("{err:#}").contains("not the one that was deployed"),
+            "{err:#}"
+        );
+        let err = ModelArtifact::verify_bytes(
+            b"model-bytes".to_vec(),
+            b"{}".to_vec(),
+            &sha,
+            "s3://b/models/x",
+        )
+        .expect_err("unsealed manifest");
+        assert!(format!("{err:#}").contains("manifest.json"), "{err:#}");
     }
 
     #[test]

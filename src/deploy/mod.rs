@@ -7,6 +7,7 @@
 
 pub mod artifacts;
 pub mod inputs;
+pub mod pins;
 mod reconcile;
 pub mod report;
 mod run;

@@ -138,6 +138,7 @@ pub async fn gather(clients: &Clients, config: &Config, seen: &Seen, settle: Set
 
     let versions = lambda::versions(&p.lambda, &n.function)
         .await
+        .map(|found| found.into_iter().map(|v| v.version).collect())
         .map_err(|e| e.to_string());
 
     let names = match sts::caller(&p.sts).await {

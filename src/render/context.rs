@@ -134,6 +134,33 @@ pub(crate) fn build(config: &Config) -> Value {
         // from a bug: answer 503 with Retry-After instead.
         {"id": "IntegrationFailureResponse", "type": "INTEGRATION_FAILURE", "template": error_template, "status": "503", "headers": retry_after},
     ]);
+    let lambda = json!({
+        "memory_mb": c.lambda.memory_mb.value,
+        "timeout_s": c.lambda.timeout_s.value,
+        "reserved_concurrency": c.lambda.reserved_concurrency.value,
+        "model_load_namespace": model_load_namespace(c),
+        "model_load_metric": MODEL_LOAD_FAILURES_METRIC,
+        "model_load_marker": MODEL_LOAD_FAILED_EVENT,
+        "architecture": c.lambda.architecture.value,
+        "max_batch": c.lambda.max_batch.value,
+        "package": c.lambda.package.value.as_str(),
+    });
+    let batch = json!({
+        "max_rows": c.batch.max_rows.value,
+        "max_bytes": c.batch.max_bytes(),
+        "input_prefix": BATCH_INPUT_PREFIX,
+        "output_prefix": BATCH_OUTPUT_PREFIX,
+        "scored_event": BATCH_SCORED_EVENT,
+        "failed_event": BATCH_FAILED_EVENT,
+        "rows_metric": BATCH_ROWS_METRIC,
+        "failures_metric": BATCH_FAILURES_METRIC,
+    });
+    let release = json!({
+        "alias": crate::release::ALIAS,
+        "description_prefix": crate::release::DESCRIPTION_PREFIX,
+        "config_digest": crate::release::config_digest(&lambda, &batch, &c.names.function),
+        "alias_follows_latest": c.emulator.value,
+    });
     json!({
         "env": c.env,
         "project": c.project.value,
@@ -156,17 +183,7 @@ pub(crate) fn build(config: &Config) -> Value {
             "rest_api": c.names.rest_api,
             "dashboard": c.names.dashboard,
         },
-        "lambda": {
-            "memory_mb": c.lambda.memory_mb.value,
-            "timeout_s": c.lambda.timeout_s.value,
-            "reserved_concurrency": c.lambda.reserved_concurrency.value,
-            "model_load_namespace": model_load_namespace(c),
-            "model_load_metric": MODEL_LOAD_FAILURES_METRIC,
-            "model_load_marker": MODEL_LOAD_FAILED_EVENT,
-            "architecture": c.lambda.architecture.value,
-            "max_batch": c.lambda.max_batch.value,
-            "package": c.lambda.package.value.as_str(),
-        },
+        "lambda": lambda,
         "api": {
             "throttle_rate": c.api.throttle_rate.value,
             "throttle_burst": c.api.throttle_burst.value,
@@ -189,16 +206,8 @@ pub(crate) fn build(config: &Config) -> Value {
             "access_log_days": c.storage.access_log_days.value,
         },
         "logs": {"retention_days": c.logs.retention_days.value},
-        "batch": {
-            "max_rows": c.batch.max_rows.value,
-            "max_bytes": c.batch.max_bytes(),
-            "input_prefix": BATCH_INPUT_PREFIX,
-            "output_prefix": BATCH_OUTPUT_PREFIX,
-            "scored_event": BATCH_SCORED_EVENT,
-            "failed_event": BATCH_FAILED_EVENT,
-            "rows_metric": BATCH_ROWS_METRIC,
-            "failures_metric": BATCH_FAILURES_METRIC,
-        },
+        "batch": batch,
+        "release": release,
         "repository": {
             "keep_images": c.repository.keep_images.value,
             "lifecycle": repository_lifecycle(c.repository.keep_images.value),

@@ -196,8 +196,8 @@ fn dangling_references_fail() {
     let f = rules_after(
         "dev",
         StackKind::Service,
-        "DependsOn: DeadLetterQueuePolicy",
-        "DependsOn: DeadLetterQueuePolicies",
+        "      - DeadLetterQueuePolicy\n",
+        "      - DeadLetterQueuePolicies\n",
     );
     assert_rule(&f, "ref", "DependsOn `DeadLetterQueuePolicies`");
     let f = rules_after(
@@ -215,10 +215,10 @@ fn unused_parameter_fails() {
     let f = rules_after(
         "dev",
         StackKind::Service,
-        "MODEL_SHA256: !Ref ModelSha256",
-        "MODEL_SHA256: fixed",
+        "MANIFEST_VERSION_ID: !Ref ManifestVersionId",
+        "MANIFEST_VERSION_ID: fixed",
     );
-    assert_rule(&f, "unused", "parameter `ModelSha256`");
+    assert_rule(&f, "unused", "parameter `ManifestVersionId`");
 }
 
 #[test]

@@ -228,6 +228,22 @@ fn snapshot_the_lifecycle(env: &str, envs: &str, model: &Path, package: &Path) {
     // Deployed: status, plan and a second deploy have nothing to do.
     let status_text = run(with("status", &[]), 0);
     let status_json = run(with("status", &["--output", "json"]), 0);
+    // The release names the env (in its settings digest) and S3 versions: redacted.
+    let status: serde_json::Value = serde_json::from_str(&status_json).expect("status JSON");
+    let live = &status["releases"]["live"];
+    for (field, placeholder) in [
+        ("manifest_version_id", "[s3-version-id]"),
+        ("model_version_id", "[s3-version-id]"),
+    ] {
+        if let Some(v) = live[field].as_str().filter(|v| !v.is_empty()) {
+            redact.add(v, placeholder);
+        }
+    }
+    if let Some(digest) = live["release"]["config_digest"].as_str() {
+        redact.add(digest, "[config digest]");
+    }
+    let code = sha256_hex(&package.join("lambda.zip"));
+    redact.add(&code[..12], "[code sha256]");
     insta::assert_snapshot!("status_deployed_text", redact.apply(&status_text));
     insta::assert_snapshot!("status_deployed_json", redact.apply_json(&status_json));
     let plan_none = run(with("plan", &["--detailed-exitcode"]), 0);

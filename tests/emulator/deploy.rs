@@ -170,10 +170,14 @@ async fn deploy_from_nothing_then_no_changes_then_exactly_the_changed_setting() 
             .map(|s| s["action"].as_str().unwrap_or_default())
             .collect();
         assert_eq!(actions, ["no_changes", "no_changes", "update"], "{planned}");
+        // The setting, and the release version it republishes (a version snapshots the
+        // function's settings): nothing else.
         let changes = planned["stacks"][2]["changes"].as_array().expect("changes");
-        assert_eq!(changes.len(), 1, "{planned}");
+        assert_eq!(changes.len(), 2, "{planned}");
         assert_eq!(changes[0]["logical_id"], "Function");
         assert_eq!(changes[0]["action"], "Modify");
+        assert_eq!(changes[1]["logical_id"], "ReleaseVersion", "{planned}");
+        assert_eq!(changes[1]["replacement"], "True", "{planned}");
 
         let out = deploy(&["--output", "json"]);
         assert_eq!(
@@ -186,8 +190,9 @@ async fn deploy_from_nothing_then_no_changes_then_exactly_the_changed_setting() 
         assert_eq!(report["stacks"][2]["result"], "updated");
         assert_eq!(report["stacks"][2]["status"], "UPDATE_COMPLETE");
         let applied = report["stacks"][2]["changes"].as_array().expect("changes");
-        assert_eq!(applied.len(), 1);
+        assert_eq!(applied.len(), 2, "{report}");
         assert_eq!(applied[0]["logical_id"], "Function");
+        assert_eq!(applied[1]["logical_id"], "ReleaseVersion");
         let sdk = irisctl::aws::sdk_config().await;
         let deployed = irisctl::aws::cloudformation(&sdk)
             .get_template()

@@ -69,7 +69,12 @@ pub(crate) fn iris_model() -> PathBuf {
 
 /// One HTTP request with curl (the emulator harness needs it anyway): status, the response
 /// headers as received, the body.
-fn http(method: &str, url: &str, body: Option<&str>, headers: &[&str]) -> (u16, String, String) {
+pub(crate) fn http(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    headers: &[&str],
+) -> (u16, String, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (head_file, body_file) = (dir.path().join("head"), dir.path().join("body"));
     let mut args = vec![
@@ -189,7 +194,7 @@ fn proxy_event(method: &str, path: &str, body: Option<&str>) -> String {
     .to_string()
 }
 
-fn flower_json() -> String {
+pub(crate) fn flower_json() -> String {
     json!({
         "sepal_length": FLOWER[0],
         "sepal_width": FLOWER[1],

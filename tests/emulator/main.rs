@@ -16,6 +16,7 @@ mod destroy;
 mod function_runs;
 mod image_deploy;
 mod image_push;
+mod model_releases;
 mod openapi_export;
 mod preflight;
 mod sdk_wiring;

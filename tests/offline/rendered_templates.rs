@@ -482,8 +482,8 @@ fn batch_files_reach_the_function_through_eventbridge_with_least_privilege() {
             "{env}"
         );
         assert_eq!(
-            rule["Targets"][0]["Arn"]["Fn::GetAtt"][0], "Function",
-            "{env}"
+            rule["Targets"][0]["Arn"]["Ref"], "LiveAlias",
+            "{env}: the batch rule invokes the live alias"
         );
         let permission = resources_of_type(service, "AWS::Lambda::Permission")
             .into_iter()
@@ -582,7 +582,7 @@ fn an_image_function_is_pinned_by_digest_and_has_no_zip_properties() {
         assert!(params.get(zip_only).is_none(), "{zip_only}");
     }
     assert!(params.get("LambdaCodeSha256").is_some());
-    assert!(doc(&image[2]).get("Conditions").is_none());
+    assert!(doc(&image[2])["Conditions"].get("HasLambdaCodeVersion").is_none());
     assert!(image[2].body.find("LambdaCodeKey").is_none());
 
     // Lambda may pull only this env's function's image; a zip env's repository is as before.
@@ -623,4 +623,87 @@ fn an_image_function_is_pinned_by_digest_and_has_no_zip_properties() {
     let config = Config::load(dir.path(), "qa").expect("loads");
     let findings = irisctl::validate::validate_env(&config).expect("validates");
     assert!(findings.is_empty(), "{findings:?}");
+}
+
+#[test]
+fn every_consumer_invokes_the_live_alias_of_a_retained_release_version() {
+    for env in all_envs() {
+        let service = service(&env);
+        let d = doc(&service);
+        let config = Config::load(envs_dir(), &env).expect("env loads");
+        let versions = resources_of_type(&service, "AWS::Lambda::Version");
+        assert_eq!(versions.len(), 1, "{env}: one release version");
+        let (id, version) = &versions[0];
+        assert_eq!(id, "ReleaseVersion", "{env}");
+        // A replaced version stays (the previous release), and a failed first create
+        // leaves none behind.
+        assert_eq!(version["UpdateReplacePolicy"], "Retain", "{env}");
+        assert_eq!(version["DeletionPolicy"], "RetainExceptOnCreate", "{env}");
+        let description = version["Properties"]["Description"]["Fn::Sub"]
+            .as_str()
+            .expect("description is a Sub");
+        assert!(
+            description.starts_with(irisctl::release::DESCRIPTION_PREFIX)
+                && description.contains("code ${LambdaCodeSha256} model ${ModelSha256} config "),
+            "{env}: {description}"
+        );
+
+        let aliases = resources_of_type(&service, "AWS::Lambda::Alias");
+        assert_eq!(aliases.len(), 1, "{env}");
+        let (alias_id, alias) = &aliases[0];
+        assert_eq!(alias_id, "LiveAlias");
+        assert_eq!(
+            alias["Properties"]["Name"],
+            irisctl::release::ALIAS,
+            "{env}"
+        );
+        if config.emulator.value {
+            assert_eq!(alias["Properties"]["FunctionVersion"], "$LATEST", "{env}");
+            assert!(d["Parameters"].get("SplitVersion").is_none(), "{env}");
+        } else {
+            assert_eq!(
+                alias["Properties"]["FunctionVersion"]["Fn::GetAtt"],
+                serde_json::json!(["ReleaseVersion", "Version"]),
+                "{env}"
+            );
+            let routing = &alias["Properties"]["RoutingConfig"]["Fn::If"];
+            assert_eq!(routing[0], "HasTrafficSplit", "{env}");
+            assert_eq!(
+                routing[1]["AdditionalVersionWeights"][0]["FunctionWeight"]["Ref"], "SplitWeight",
+                "{env}"
+            );
+            assert_eq!(d["Parameters"]["SplitVersion"]["Default"], "", "{env}");
+        }
+
+        // The API's integrations, every invoke permission, the batch rule and the
+        // async-invoke settings: the alias, never the unqualified function or $LATEST.
+        for (id, method) in resources_of_type(&service, "AWS::ApiGateway::Method") {
+            let uri = method["Properties"]["Integration"]["Uri"]["Fn::Sub"]
+                .as_str()
+                .expect("integration uri")
+                .to_owned();
+            assert!(
+                uri.contains("/functions/${LiveAlias}/invocations"),
+                "{env} {id}: {uri}"
+            );
+        }
+        let permissions = resources_of_type(&service, "AWS::Lambda::Permission");
+        assert!(permissions.len() >= 2, "{env}");
+        for (id, p) in permissions {
+            assert_eq!(
+                p["Properties"]["FunctionName"]["Ref"], "LiveAlias",
+                "{env} {id}"
+            );
+        }
+        let invoke = resources_of_type(&service, "AWS::Lambda::EventInvokeConfig");
+        assert_eq!(
+            invoke[0].1["Properties"]["Qualifier"],
+            irisctl::release::ALIAS,
+            "{env}"
+        );
+        assert!(
+            !service.body.contains("$LATEST") || config.emulator.value,
+            "{env}: nothing names $LATEST"
+        );
+    }
 }

@@ -1,11 +1,14 @@
 //! A thin S3 wrapper over one bucket: checksummed uploads, checksum look-ups, the
 //! conditional writes the env lock is built on, the bucket set-up `local serve` needs, and
-//! ([`versions`]) the version listing and batched deletes destroy empties a bucket with.
-//! Each method is one API call. Must not decide what to upload, what to delete or when to
+//! ([`versions`]) the version listing and batched deletes destroy empties a bucket with,
+//! and ([`models`]) the version reads, listing and server-side copy of model releases.
+//! Each method is one API call (or the pages of one listing). Must not decide what to upload, what to delete or when to
 //! retry (the SDK's retry config handles throttling).
 
+mod models;
 mod versions;
 
+pub use models::{Copied, Listed};
 pub use versions::{DELETE_OBJECTS_LIMIT, KeyError, VersionMarker, VersionPage, VersionRef};
 
 use aws_sdk_s3::Client;

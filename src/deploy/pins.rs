@@ -1,0 +1,251 @@
+//! Changing only what runs: a service-stack update that sends the deployed template back
+//! unchanged with new artifact pins (model push, rollback, promote). Its change set may
+//! touch only the resources that read a pin (the function, its role's pinned-object
+//! statements, the release version) and the alias that follows the version; anything
+//! else means the deployed template or the other parameters would change too, and the
+//! update is refused with the change set deleted, naming what it would touch.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Deployer, Target};
+use crate::aws::cloudformation::{ParamValue, ResourceChange, Stack};
+use crate::contract;
+use crate::exit::Refusal;
+use crate::naming::StackKind;
+use crate::render::cfn;
+use crate::stack::Prepared;
+use crate::stack::changes::change_line;
+use crate::stack::state::settled_healthy;
+
+/// The service template's release resources (templates/service/function.yaml.j2).
+pub const RELEASE_VERSION: &str = "ReleaseVersion";
+pub const LIVE_ALIAS: &str = "LiveAlias";
+
+/// What a pins update did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Repinned {
+    pub stack: String,
+    /// `updated` or `no_changes`.
+    pub result: &'static str,
+    pub changes: Vec<ResourceChange>,
+    pub stack_status: String,
+}
+
+/// The logical ids a pins-only change set may touch in `template`: every resource whose
+/// definition reads one of `pins`, and the alias that follows the release version.
+pub fn touched_by_pins(template: &Value, pins: &[&str]) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    let Some(resources) = template.get("Resources").and_then(Value::as_object) else {
+        return ids;
+    };
+    for (id, r) in resources {
+        if reads_any(r, pins) {
+            ids.insert(id.clone());
+        }
+    }
+    if ids.contains(RELEASE_VERSION) {
+        ids.insert(LIVE_ALIAS.to_owned());
+    }
+    ids
+}
+
+fn reads_any(v: &Value, pins: &[&str]) -> bool {
+    match v {
+        Value::Object(map) => map.iter().any(|(k, v)| {
+            (k == "Ref" && v.as_str().is_some_and(|r| pins.contains(&r))) || reads_any(v, pins)
+        }),
+        Value::Array(items) => items.iter().any(|v| reads_any(v, pins)),
+        Value::String(s) => pins.iter().any(|p| s.contains(&format!("${{{p}}}"))),
+        _ => false,
+    }
+}
+
+/// Changes a pins update must not make: outside `allowed`, or adding or removing a
+/// resource.
+pub fn beyond_pins<'a>(
+    changes: &'a [ResourceChange],
+    allowed: &BTreeSet<String>,
+) -> Vec<&'a ResourceChange> {
+    changes
+        .iter()
+        .filter(|c| {
+            !allowed.contains(&c.logical_id) || !matches!(c.action.as_str(), "Modify" | "Dynamic")
+        })
+        .collect()
+}
+
+impl Deployer<'_> {
+    /// Update the service stack's `pins` (parameter name → value) and nothing else.
+    pub async fn repin(
+        &self,
+        target: &Target<'_>,
+        pins: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Repinned> {
+        let service = target.stack(StackKind::Service)?;
+        let name = service.name.as_str();
+        let ui = &self.stacks.ui;
+        let current: Stack = self.stacks.describe(name).await?.with_context(|| {
+            format!(
+                "stack {name} does not exist: deploy env `{}` first (`irisctl deploy --env {} \
+                 --model DIR --package DIR`)",
+                target.env(),
+                target.env()
+            )
+        })?;
+        if !settled_healthy(&current.status) {
+            bail!(
+                "stack {name} is {}; `irisctl status --env {}` and `irisctl recover` first; \
+                 nothing was changed",
+                current.status,
+                target.env()
+            );
+        }
+        let body = self
+            .stacks
+            .cfn
+            .template(name)
+            .await?
+            .with_context(|| format!("CloudFormation returned no template for {name}"))?;
+        let doc = cfn::parse(&body)?;
+        let has_release = doc
+            .pointer(&format!("/Resources/{RELEASE_VERSION}/Type"))
+            .and_then(Value::as_str)
+            == Some("AWS::Lambda::Version");
+        if !has_release {
+            return Err(Refusal::SafetyGate(format!(
+                "stack {name} has no {RELEASE_VERSION} (it was deployed by an irisctl without \
+                 releases); run `irisctl deploy --env {}` once, then push models; nothing was \
+                 changed",
+                target.env()
+            ))
+            .into());
+        }
+        let mut params: BTreeMap<String, ParamValue> = current
+            .parameters
+            .keys()
+            .map(|k| (k.clone(), ParamValue::UsePrevious))
+            .collect();
+        for (k, v) in pins {
+            if !contract::pins::ALL.contains(&k.as_str()) {
+                bail!("internal: {k} is not an artifact pin");
+            }
+            params.insert(k.clone(), ParamValue::Value(v.clone()));
+        }
+        let unchanged = pins
+            .iter()
+            .all(|(k, v)| current.parameters.get(k) == Some(v));
+        let result = |result, changes, stack: &Stack| Repinned {
+            stack: name.to_owned(),
+            result,
+            changes,
+            stack_status: stack.status.clone(),
+        };
+        if unchanged {
+            ui.say(&format!("{name}: already pins these artifacts; no changes"));
+            return Ok(result("no_changes", Vec::new(), &current));
+        }
+        let (change_set, changes) = match self
+            .stacks
+            .prepare_change_set(name, &body, &params, &current.tags)
+            .await?
+        {
+            Prepared::NoChanges => {
+                ui.say(&format!("{name}: no changes"));
+                return Ok(result("no_changes", Vec::new(), &current));
+            }
+            Prepared::Changes {
+                change_set,
+                changes,
+            } => (change_set, changes),
+        };
+        ui.say(&format!("{name}: {} changes", changes.len()));
+        for c in &changes {
+            ui.say(&format!("  {}", change_line(c)));
+        }
+        let allowed = touched_by_pins(&doc, &contract::pins::ALL);
+        let beyond = beyond_pins(&changes, &allowed);
+        if !beyond.is_empty() {
+            let what: Vec<String> = beyond.iter().map(|c| change_line(c)).collect();
+            self.stacks.discard_change_set(name, &change_set).await;
+            return Err(Refusal::SafetyGate(format!(
+                "the change set for {name} would change more than the artifact pins: {}; \
+                 nothing was changed. A template or setting change goes through `irisctl \
+                 deploy --env {}` (and `irisctl plan` shows it)",
+                what.join("; "),
+                target.env()
+            ))
+            .into());
+        }
+        if target.protected() {
+            let question = format!(
+                "Change the artifacts env `{}` runs ({} changes to {name})?",
+                target.env(),
+                changes.len()
+            );
+            if let Err(err) = self.approval.approve(&question) {
+                self.stacks.discard_change_set(name, &change_set).await;
+                return Err(err);
+            }
+        }
+        self.stacks
+            .execute(&current, &change_set, changes.len())
+            .await?;
+        let stack = self.stacks.settled(name).await?;
+        ui.say(&format!("{name}: {}", stack.status));
+        Ok(result("updated", changes, &stack))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(id: &str, action: &str) -> ResourceChange {
+        ResourceChange {
+            action: action.into(),
+            logical_id: id.into(),
+            resource_type: "AWS::Lambda::Function".into(),
+            replacement: None,
+            causes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_resources_that_read_a_pin_and_the_alias_may_change() {
+        let doc = serde_json::json!({"Resources": {
+            "Function": {"Properties": {"Environment": {"Variables": {"M": {"Ref": "ModelKey"}}}}},
+            "FunctionRole": {"Properties": {"R": {"Fn::Sub": "${ModelBucketArn}/${ModelKey}"}}},
+            "ReleaseVersion": {"Properties": {"Description": {"Fn::Sub": "x ${ModelSha256}"}}},
+            "LiveAlias": {"Properties": {"FunctionVersion": {"Fn::GetAtt": ["ReleaseVersion", "Version"]}}},
+            "Stage": {"Properties": {"X": {"Ref": "ModelBucketName"}}},
+        }});
+        let allowed = touched_by_pins(&doc, &contract::pins::ALL);
+        let ids: Vec<&str> = allowed.iter().map(String::as_str).collect();
+        assert_eq!(
+            ids,
+            ["Function", "FunctionRole", "LiveAlias", "ReleaseVersion"]
+        );
+        let changes = [
+            change("Function", "Modify"),
+            change("ReleaseVersion", "Modify"),
+            change("Stage", "Modify"),
+            change("NewThing", "Add"),
+        ];
+        let beyond: Vec<&str> = beyond_pins(&changes, &allowed)
+            .iter()
+            .map(|c| c.logical_id.as_str())
+            .collect();
+        assert_eq!(beyond, ["Stage", "NewThing"]);
+    }
+
+    #[test]
+    fn an_allowed_resource_removed_is_beyond_pins() {
+        let allowed: BTreeSet<String> = ["Function".to_string()].into();
+        let changes = [change("Function", "Remove")];
+        assert_eq!(beyond_pins(&changes, &allowed).len(), 1);
+    }
+}
