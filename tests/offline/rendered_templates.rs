@@ -582,7 +582,11 @@ fn an_image_function_is_pinned_by_digest_and_has_no_zip_properties() {
         assert!(params.get(zip_only).is_none(), "{zip_only}");
     }
     assert!(params.get("LambdaCodeSha256").is_some());
-    assert!(doc(&image[2])["Conditions"].get("HasLambdaCodeVersion").is_none());
+    assert!(
+        doc(&image[2])["Conditions"]
+            .get("HasLambdaCodeVersion")
+            .is_none()
+    );
     assert!(image[2].body.find("LambdaCodeKey").is_none());
 
     // Lambda may pull only this env's function's image; a zip env's repository is as before.
