@@ -98,6 +98,37 @@ fn event(
         .build()
 }
 
+/// One DELETE_FAILED of the storage stack on BucketNotEmpty as DescribeStackEvents lists
+/// it (newest first): the stack's failure naming the bucket, the bucket's own failure, the
+/// delete starting (event ids `e{n+3}` down to `e{n+1}`), then `before`, the stack's
+/// earlier event.
+fn bucket_not_empty_delete(n: usize, before: StackEvent) -> Vec<StackEvent> {
+    vec![
+        event(
+            &format!("e{}", n + 3),
+            "iris-dev-storage",
+            "AWS::CloudFormation::Stack",
+            ResourceStatus::DeleteFailed,
+            Some("The following resource(s) failed to delete: [ModelBucket]. "),
+        ),
+        event(
+            &format!("e{}", n + 2),
+            "ModelBucket",
+            "AWS::S3::Bucket",
+            ResourceStatus::DeleteFailed,
+            Some(BUCKET_NOT_EMPTY),
+        ),
+        event(
+            &format!("e{}", n + 1),
+            "iris-dev-storage",
+            "AWS::CloudFormation::Stack",
+            ResourceStatus::DeleteInProgress,
+            None,
+        ),
+        before,
+    ]
+}
+
 fn events(list: Vec<StackEvent>) -> DescribeStackEventsOutput {
     DescribeStackEventsOutput::builder()
         .set_stack_events(Some(list))
@@ -198,28 +229,8 @@ async fn delete_failed_bucket_not_empty_is_reported_and_a_rerun_completes() {
             )])
         })
         .output(|| {
-            events(vec![
-                event(
-                    "e3",
-                    "iris-dev-storage",
-                    "AWS::CloudFormation::Stack",
-                    ResourceStatus::DeleteFailed,
-                    Some("The following resource(s) failed to delete: [ModelBucket]. "),
-                ),
-                event(
-                    "e2",
-                    "ModelBucket",
-                    "AWS::S3::Bucket",
-                    ResourceStatus::DeleteFailed,
-                    Some(BUCKET_NOT_EMPTY),
-                ),
-                event(
-                    "e1",
-                    "iris-dev-storage",
-                    "AWS::CloudFormation::Stack",
-                    ResourceStatus::DeleteInProgress,
-                    None,
-                ),
+            events(bucket_not_empty_delete(
+                0,
                 event(
                     "e0",
                     "iris-dev-storage",
@@ -227,31 +238,11 @@ async fn delete_failed_bucket_not_empty_is_reported_and_a_rerun_completes() {
                     ResourceStatus::CreateComplete,
                     None,
                 ),
-            ])
+            ))
         })
         .output(|| {
-            events(vec![
-                event(
-                    "e3",
-                    "iris-dev-storage",
-                    "AWS::CloudFormation::Stack",
-                    ResourceStatus::DeleteFailed,
-                    Some("The following resource(s) failed to delete: [ModelBucket]. "),
-                ),
-                event(
-                    "e2",
-                    "ModelBucket",
-                    "AWS::S3::Bucket",
-                    ResourceStatus::DeleteFailed,
-                    Some(BUCKET_NOT_EMPTY),
-                ),
-                event(
-                    "e1",
-                    "iris-dev-storage",
-                    "AWS::CloudFormation::Stack",
-                    ResourceStatus::DeleteInProgress,
-                    None,
-                ),
+            events(bucket_not_empty_delete(
+                0,
                 event(
                     "e0",
                     "iris-dev-storage",
@@ -259,31 +250,11 @@ async fn delete_failed_bucket_not_empty_is_reported_and_a_rerun_completes() {
                     ResourceStatus::CreateComplete,
                     None,
                 ),
-            ])
+            ))
         })
         .output(|| {
-            events(vec![
-                event(
-                    "e6",
-                    "iris-dev-storage",
-                    "AWS::CloudFormation::Stack",
-                    ResourceStatus::DeleteFailed,
-                    Some("The following resource(s) failed to delete: [ModelBucket]. "),
-                ),
-                event(
-                    "e5",
-                    "ModelBucket",
-                    "AWS::S3::Bucket",
-                    ResourceStatus::DeleteFailed,
-                    Some(BUCKET_NOT_EMPTY),
-                ),
-                event(
-                    "e4",
-                    "iris-dev-storage",
-                    "AWS::CloudFormation::Stack",
-                    ResourceStatus::DeleteInProgress,
-                    None,
-                ),
+            events(bucket_not_empty_delete(
+                3,
                 event(
                     "e3",
                     "iris-dev-storage",
@@ -291,7 +262,7 @@ async fn delete_failed_bucket_not_empty_is_reported_and_a_rerun_completes() {
                     ResourceStatus::DeleteFailed,
                     None,
                 ),
-            ])
+            ))
         })
         .repeatedly()
         .build();
