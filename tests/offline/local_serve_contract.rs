@@ -4,7 +4,7 @@
 //! runtime (bash + curl) that answers every event with 200, so whatever is refused was
 //! refused by the contract.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::binary::CapturedStderr;
+use crate::support::binary::{CapturedStderr, listening_addr};
 use crate::support::irisctl;
 
 const SHELL_RUNTIME: &str = r#"#!/bin/bash
@@ -59,16 +59,7 @@ impl Serve {
             .stderr(stderr.stdio())
             .spawn()
             .expect("start irisctl local serve");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the listening line");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        let addr = listening_addr(&mut child);
         Serve {
             child,
             addr,

@@ -2,13 +2,13 @@
 //! runtime interface client (`awslambdaric`, PyPI) runs tests/fixtures/ric/app.py under
 //! `irisctl local serve --command`. Needs .venv-ric/ (scripts/ric-venv; scripts/test runs it).
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::support::binary::CapturedStderr;
+use crate::support::binary::{CapturedStderr, listening_addr};
 use crate::support::irisctl;
 
 fn repo() -> PathBuf {
@@ -62,16 +62,7 @@ impl Serve {
         .stderr(stderr.stdio())
         .spawn()
         .expect("start irisctl local serve");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the listening line");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        let addr = listening_addr(&mut child);
         Serve {
             child,
             addr,

@@ -9,7 +9,7 @@
 
 use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 /// A loopback port with nothing behind it (the discard port): a call that reaches it fails.
 pub const DEAD_ENDPOINT: &str = "http://127.0.0.1:9";
@@ -128,4 +128,19 @@ impl Drop for CapturedStderr {
             eprintln!("---- stderr of {} ----\n{}", self.label, self.contents());
         }
     }
+}
+
+/// The address a started `irisctl local serve --port 0` listens on: its first stdout line,
+/// `listening on http://ADDR` (stdout must be piped; it is taken from the child).
+pub fn listening_addr(child: &mut Child) -> std::net::SocketAddr {
+    use std::io::BufRead as _;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the listening line");
+    line.trim()
+        .strip_prefix("listening on http://")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
 }
