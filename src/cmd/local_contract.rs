@@ -17,6 +17,7 @@ use crate::local::IssuerServer;
 use crate::local::gate::Gate;
 use crate::local::issuer::LocalIssuer;
 use crate::naming::StackKind;
+use crate::render::Variant;
 use crate::token::{LocalIssuerRecord, LocalServeRecord};
 
 pub struct LocalContract {
@@ -31,11 +32,13 @@ pub struct LocalContract {
 /// authorizer refuse a valid token without the method's scope.
 pub const UNUSED_SCOPE: &str = "unused";
 
-/// The API contract of `config`'s env, from its rendered service template.
-pub fn prepare_contract(config: &Config) -> anyhow::Result<ApiContract> {
+/// The API contract of `config`'s env, from its rendered service template: the one local
+/// serve enforces (`Variant::LocalContract`) or the one deployed (`Variant::Deployed`;
+/// they differ only for an emulator env's authorizer, which LocalStack cannot deploy).
+pub fn prepare_contract(config: &Config, variant: Variant) -> anyhow::Result<ApiContract> {
     let env = &config.env;
-    let stacks =
-        crate::render::render_env(config).with_context(|| format!("rendering env `{env}`"))?;
+    let stacks = crate::render::render_variant(config, variant)
+        .with_context(|| format!("rendering env `{env}`"))?;
     let service = stacks
         .iter()
         .find(|s| s.kind == StackKind::Service)
@@ -51,7 +54,7 @@ pub fn prepare_contract(config: &Config) -> anyhow::Result<ApiContract> {
 
 pub async fn prepare(envs: &EnvsDir, env: &str) -> anyhow::Result<LocalContract> {
     let config = envs.load(env)?;
-    let api = prepare_contract(&config)?;
+    let api = prepare_contract(&config, Variant::LocalContract)?;
     eprintln!(
         "local: env {env}: {} methods, {}, throttle {}, {} gateway responses (from the rendered service template)",
         api.methods.len(),

@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::contract;
 use crate::exit::Status;
 use crate::gateway::openapi::{self, Info};
+use crate::render::Variant;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -32,7 +33,14 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
     let config = args.target.load()?;
-    let doc = rendered(&config)?;
+    // The contract a client meets; with --compare, the one deployed (they differ only for
+    // the emulator env, whose deployed API has no authorizer).
+    let variant = if args.compare {
+        Variant::Deployed
+    } else {
+        Variant::LocalContract
+    };
+    let doc = rendered(&config, variant)?;
     let text = serde_json::to_string_pretty(&doc).context("writing the OpenAPI document")?;
     match &args.out {
         Some(path) => std::fs::write(path, format!("{text}\n"))
@@ -45,9 +53,9 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
     session::runtime()?.block_on(compare(&args.target, &config, &doc))
 }
 
-/// The document of `config`'s env.
-pub fn rendered(config: &Config) -> anyhow::Result<serde_json::Value> {
-    let api = prepare_contract(config)?;
+/// The document of `config`'s env, as `variant` renders it.
+pub fn rendered(config: &Config, variant: Variant) -> anyhow::Result<serde_json::Value> {
+    let api = prepare_contract(config, variant)?;
     Ok(openapi::document(
         &api,
         &Info {

@@ -242,11 +242,8 @@ fn ephemeral_envs_use_the_base_file_and_get_a_ttl() {
 fn every_repo_env_loads() {
     for env in named_envs(&repo_envs()) {
         let c = Config::load(&repo_envs(), &env).unwrap_or_else(|e| panic!("{env}: {e}"));
-        assert_eq!(
-            c.auth.mode.value == AuthMode::None,
-            c.emulator.value,
-            "{env}"
-        );
+        // Every shipped env states its authorizer, the emulator env too.
+        assert_eq!(c.auth.mode.value, AuthMode::Cognito, "{env}");
     }
     assert_eq!(
         named_envs(&repo_envs()),

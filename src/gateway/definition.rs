@@ -357,9 +357,13 @@ pub(crate) mod tests {
     use crate::config::Config;
 
     pub(crate) fn contract_of(env: &str) -> ApiContract {
+        contract_as(env, crate::render::Variant::Deployed)
+    }
+
+    fn contract_as(env: &str, variant: crate::render::Variant) -> ApiContract {
         let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/environments"));
         let config = Config::load(dir, env).expect("env loads");
-        let service = crate::render::render_env(&config)
+        let service = crate::render::render_variant(&config, variant)
             .expect("renders")
             .pop()
             .expect("service stack last");
@@ -415,11 +419,23 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn the_emulator_env_has_open_methods() {
+    fn the_emulator_env_deploys_open_methods_and_local_serve_enforces_its_authorizer() {
         let c = contract_of("local");
         assert!(!c.has_authorizer());
         assert!(c.method("post", "/predict/").is_some());
         assert!(c.method("GET", "/predict").is_none());
+        let enforced = contract_as("local", crate::render::Variant::LocalContract);
+        assert!(enforced.has_authorizer());
+        assert_eq!(enforced.scopes(), ["iris-local-api/predict"]);
+        // Everything but the authorizer is the same contract.
+        assert_eq!(enforced.throttle, c.throttle);
+        assert_eq!(enforced.methods.len(), c.methods.len());
+        // Envs on AWS render one contract.
+        let dev = contract_of("dev");
+        assert_eq!(
+            contract_as("dev", crate::render::Variant::LocalContract).scopes(),
+            dev.scopes()
+        );
     }
 
     #[test]

@@ -217,8 +217,8 @@ pub async fn names(clients: &Clients, config: &Config, account: &str) -> Vec<Nam
     });
 
     // The emulators cannot create a Cognito domain (LocalStack makes a placeholder, moto
-    // never sees it), so an emulator env without auth has no domain to ask about.
-    if config.auth.mode.value == AuthMode::Cognito {
+    // never sees it), so an emulator env has no domain to ask about.
+    if config.auth.mode.value == AuthMode::Cognito && !config.emulator.value {
         let domain = expand(&n.pool_domain_sub, account, region);
         let found = match cognito::domain_pool(&clients.cognito, &domain).await {
             Err(e) => Err(text(e)),

@@ -203,7 +203,11 @@ mod tests {
         for env in ["dev", "local", "prod"] {
             let config = config(env);
             let templates = environment().expect("templates compile");
-            let api = render(&templates, &context::build(&config)).expect("api renders");
+            let api = render(
+                &templates,
+                &context::build(&config, context::Variant::Deployed),
+            )
+            .expect("api renders");
             let expected = &crate::digest::sha256_hex(&api.text)[..HASH_LEN];
             assert_eq!(api.hash, expected);
             let service = render_env(&config)
@@ -328,7 +332,8 @@ mod tests {
         values.insert("PredictScope".into(), "iris-dev/other".into());
         let b = bind_parameters(&unbound, &values).expect("binds");
         assert_ne!(deployment_ids(&a), deployment_ids(&b));
-        // local has no authorizer: the API reads no parameter, so only the template counts.
+        // local's deployed API has no authorizer: it reads no parameter, so only the template
+        // counts.
         let local = service("local");
         let x = bind_parameters(&local, &outputs("arn:pool")).expect("binds");
         let y = bind_parameters(&local, &outputs("arn:other")).expect("binds");

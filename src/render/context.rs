@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::config::Config;
+use crate::config::{AuthMode, Config};
 use crate::naming::short_hash;
 
 /// The OAuth scope every API method requires.
@@ -12,7 +12,24 @@ pub fn predict_scope(config: &Config) -> String {
     format!("{}/predict", config.names.resource_server)
 }
 
-pub(crate) fn build(config: &Config) -> Value {
+/// Which of an env's two renderings: what CloudFormation deploys, or the contract
+/// `local serve` enforces. They differ only for an emulator env with `auth.mode: cognito`:
+/// LocalStack fails a whole stack whose methods use a COGNITO_USER_POOLS authorizer, so the
+/// deployed service stack leaves the authorizer out, while local serve enforces it (with
+/// its local token issuer) as API Gateway would on AWS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    Deployed,
+    LocalContract,
+}
+
+/// Whether the methods of `variant` carry the env's Cognito authorizer.
+pub fn has_authorizer(config: &Config, variant: Variant) -> bool {
+    config.auth.mode.value == AuthMode::Cognito
+        && (variant == Variant::LocalContract || !config.emulator.value)
+}
+
+pub(crate) fn build(config: &Config, variant: Variant) -> Value {
     let c = config;
     let stage = c.api.stage_name.value.as_str();
     let api_name = c.names.rest_api.as_str();
@@ -195,6 +212,7 @@ pub(crate) fn build(config: &Config) -> Value {
         },
         "auth": {
             "mode": c.auth.mode.value.as_str(),
+            "authorizer": has_authorizer(c, variant),
             "access_token_minutes": c.auth.access_token_minutes.value,
         },
         "storage": {

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use minijinja::{Environment, UndefinedBehavior};
 
-pub use context::predict_scope;
+pub use context::{Variant, predict_scope};
 
 use crate::config::Config;
 use crate::naming::StackKind;
@@ -105,10 +105,20 @@ impl RenderedStack {
     }
 }
 
-/// Render every stack of the env, in stack order (storage, auth, service).
+/// Render every stack of the env as deploy creates it, in stack order (storage, auth,
+/// service).
 pub fn render_env(config: &Config) -> Result<Vec<RenderedStack>, RenderError> {
+    render_variant(config, Variant::Deployed)
+}
+
+/// Render every stack of the env as `variant` has it ([`Variant`]: the same as
+/// [`render_env`] except for an emulator env's authorizer).
+pub fn render_variant(
+    config: &Config,
+    variant: Variant,
+) -> Result<Vec<RenderedStack>, RenderError> {
     let templates = environment()?;
-    let ctx = context::build(config);
+    let ctx = context::build(config, variant);
     let api = api_definition::render(&templates, &ctx)?;
     let service_ctx = api_definition::with_hash(&ctx, &api);
     let mut stacks = Vec::with_capacity(TEMPLATES.len());

@@ -6,7 +6,7 @@
 mod policy;
 mod structure;
 
-use crate::config::{AuthMode, Config};
+use crate::config::Config;
 use crate::render::{self, RenderError, RenderedStack, cfn};
 
 /// One problem in one stack.
@@ -33,14 +33,16 @@ impl std::fmt::Display for Finding {
 /// What the policy rules may allow for this env.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Allowances {
-    /// Methods without an authorizer: only for emulator envs with `auth.mode: none`.
+    /// Methods without an authorizer: only for emulator envs, whose deployed methods have
+    /// none (`auth.mode: none`, or the authorizer LocalStack cannot deploy; see
+    /// `render::Variant`).
     pub open_methods: bool,
 }
 
 impl Allowances {
     pub fn for_config(config: &Config) -> Allowances {
         Allowances {
-            open_methods: config.emulator.value && config.auth.mode.value == AuthMode::None,
+            open_methods: config.emulator.value,
         }
     }
 }

@@ -7,10 +7,10 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use irisctl::config::{AuthMode, Config, Package, named_envs};
+use irisctl::config::{Config, Package, named_envs};
 use irisctl::contract::{auth, function_env, pins, service, storage};
 use irisctl::naming::StackKind;
-use irisctl::render::{self, RenderedStack, cfn};
+use irisctl::render::{self, RenderedStack, Variant, cfn};
 use serde_json::Value;
 
 /// The samples scripts/lint-templates renders besides the env files.
@@ -143,7 +143,9 @@ fn parameters_are_earlier_contract_outputs_or_pins() {
             storage::MODEL_BUCKET_ARN,
             storage::KMS_KEY_ARN,
         ];
-        let cognito = config.auth.mode.value == AuthMode::Cognito;
+        // An emulator env's deployed methods have no authorizer (LocalStack cannot deploy
+        // one), so its service stack takes no auth outputs.
+        let cognito = irisctl::render::context::has_authorizer(&config, Variant::Deployed);
         let auth_parameters = [auth::USER_POOL_ARN, auth::PREDICT_SCOPE];
         if cognito {
             needed.extend(auth_parameters);

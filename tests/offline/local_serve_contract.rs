@@ -318,14 +318,29 @@ fn twice_the_stage_rate_is_throttled_as_the_token_bucket_predicts() {
         .replace("throttle_burst: 20", &format!("throttle_burst: {burst}"));
     assert_ne!(throttled, local, "local.yaml's throttle lines moved");
     std::fs::write(envs.join("local-throttle.yaml"), throttled).expect("env file");
-    let serve = Serve::start(
-        "local-throttle",
-        &envs,
-        &scratch.path().join("local"),
-        scratch.path(),
+    let local_dir = scratch.path().join("local");
+    let serve = Serve::start("local-throttle", &envs, &local_dir, scratch.path());
+    // The emulator env's contract has the authorizer: every request carries a token.
+    let out = token("local-throttle", &envs, &local_dir, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bearer = format!(
+        "Authorization: Bearer {}",
+        String::from_utf8_lossy(&out.stdout).trim()
     );
     // Warm the function so its start does not count against the schedule.
-    let _ = request(serve.addr, "GET", "/model", &[], "");
+    let (status, _, body) = request(
+        serve.addr,
+        "GET",
+        "/model",
+        std::slice::from_ref(&bearer),
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
     std::thread::sleep(Duration::from_secs_f64(f64::from(burst) / rate + 0.5));
 
     let per_second = 2.0 * rate;
@@ -336,10 +351,12 @@ fn twice_the_stage_rate_is_throttled_as_the_token_bucket_predicts() {
         .iter()
         .map(|&at| {
             let addr = serve.addr;
+            let bearer = bearer.clone();
             std::thread::spawn(move || {
                 let when = start + Duration::from_secs_f64(at);
                 std::thread::sleep(when.saturating_duration_since(Instant::now()));
-                let (status, head, _) = request(addr, "GET", "/model", &[], "");
+                let (status, head, _) =
+                    request(addr, "GET", "/model", std::slice::from_ref(&bearer), "");
                 let id = head
                     .lines()
                     .find_map(|l| l.strip_prefix("x-amzn-requestid:"))

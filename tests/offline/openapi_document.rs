@@ -12,6 +12,7 @@ use aws_sdk_apigateway::primitives::Blob;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use irisctl::cmd::openapi;
 use irisctl::config::Config;
+use irisctl::render::Variant;
 use serde_json::{Value, json};
 
 use crate::support;
@@ -48,7 +49,8 @@ fn the_document_renders_without_aws_with_methods_scopes_and_schemas() {
     );
     assert!(doc["paths"]["/model"].get("get").is_some(), "{doc:#}");
 
-    // To stdout, the emulator env: no authorizer, so no scheme.
+    // To stdout, the emulator env: the contract local serve enforces, with its authorizer
+    // (the API deployed to LocalStack has none; `--compare` compares that one).
     let out = irisctl(&["openapi", "--env", "local"]);
     assert_eq!(
         out.status.code(),
@@ -57,7 +59,17 @@ fn the_document_renders_without_aws_with_methods_scopes_and_schemas() {
         support::describe_output(&out)
     );
     let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
-    assert!(doc["paths"]["/predict"].get("post").is_some(), "{doc:#}");
+    assert_eq!(
+        doc["paths"]["/predict"]["post"]["security"],
+        json!([{ "cognito": ["iris-local-api/predict"] }]),
+        "{doc:#}"
+    );
+    let deployed = openapi::rendered(&local(), Variant::Deployed).expect("renders");
+    assert_eq!(
+        deployed["paths"]["/predict"]["post"]["security"],
+        json!([]),
+        "{deployed:#}"
+    );
 }
 
 #[test]
@@ -102,6 +114,11 @@ fn dev() -> Config {
     Config::load(&dir, "dev").expect("environments/dev.yaml is valid")
 }
 
+fn local() -> Config {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("environments");
+    Config::load(&dir, "local").expect("environments/local.yaml is valid")
+}
+
 /// API Gateway's export of the rendered document: models by name, a server, its own info.
 fn export_of(doc: &Value, change: impl Fn(&mut Value)) -> Vec<u8> {
     let mut e = doc.clone();
@@ -142,13 +159,13 @@ async fn compared(body: Vec<u8>) -> anyhow::Result<irisctl::exit::Status> {
         .await
         .expect("export");
     let exported: Value = serde_json::from_slice(&exported).expect("JSON");
-    let doc = openapi::rendered(&dev()).expect("renders");
+    let doc = openapi::rendered(&dev(), Variant::Deployed).expect("renders");
     openapi::compare_with("dev", &doc, &exported)
 }
 
 #[tokio::test]
 async fn the_export_of_an_unchanged_stage_is_no_difference() {
-    let doc = openapi::rendered(&dev()).expect("renders");
+    let doc = openapi::rendered(&dev(), Variant::Deployed).expect("renders");
     let status = compared(export_of(&doc, |_| {}))
         .await
         .expect("no difference");
@@ -157,7 +174,7 @@ async fn the_export_of_an_unchanged_stage_is_no_difference() {
 
 #[tokio::test]
 async fn a_stage_whose_model_was_changed_by_hand_is_a_difference() {
-    let doc = openapi::rendered(&dev()).expect("renders");
+    let doc = openapi::rendered(&dev(), Variant::Deployed).expect("renders");
     let err = compared(export_of(&doc, |e| {
         e["components"]["schemas"]["PredictRequest"]["additionalProperties"] = json!(true);
     }))
