@@ -121,3 +121,73 @@ fn json_lines_score_like_csv() {
     );
     assert_eq!(a, b);
 }
+
+/// Many rows share a cell of the forest's threshold grid, so the scorer answers them from
+/// its memo and the writer copies their text: every line must still be, byte for byte,
+/// the line `Model::predict` gives, including rows of one cell that differ in `is_iris`
+/// (one inside the training range, one far outside it).
+#[test]
+fn repeated_and_threshold_rows_are_written_exactly_as_predicted() {
+    let model = &trained().model;
+    let data = iris_model::Dataset::builtin().expect("builtin");
+    let mut rows: Vec<[f64; 4]> = Vec::new();
+    for round in 0..5 {
+        for (i, r) in data.rows.iter().enumerate() {
+            let mut x = *r;
+            if round > 0 {
+                // Far outside the range, in the same cell as the data's extremes.
+                x[(i + round) % 4] = if i % 2 == 0 { 0.01 } else { 99.0 };
+            }
+            rows.push(x);
+            rows.push(*r);
+        }
+    }
+    let forest = model.forest();
+    for (i, node) in forest.nodes.iter().enumerate() {
+        if node.child as usize == i {
+            continue;
+        }
+        for v in [
+            node.threshold.next_down(),
+            node.threshold,
+            node.threshold.next_up(),
+        ] {
+            let mut x = data.rows[i % data.rows.len()];
+            x[usize::from(node.feature)] = v;
+            rows.push(x);
+        }
+    }
+    let mut csv = String::from("sepal_length,sepal_width,petal_length,petal_width\n");
+    for (i, x) in rows.iter().enumerate() {
+        if i % 97 == 5 {
+            csv.push_str("5,3,abc,0.2\n");
+        }
+        // `{:?}` prints the shortest text that reads back as the same float.
+        csv.push_str(&format!("{:?},{:?},{:?},{:?}\n", x[0], x[1], x[2], x[3]));
+    }
+    let parsed = parse::parse(csv.as_bytes(), 100_000).expect("parses");
+    let scored = score::score(&parsed.rows, model);
+    let text = String::from_utf8(scored.jsonl).expect("utf-8");
+    let mut lines = text.lines();
+    let mut next_good = rows.iter();
+    for (n, row) in parsed.rows.iter().enumerate() {
+        let line = lines.next().expect("one line per row");
+        match row {
+            Err(_) => assert!(line.contains("\"error\":"), "row {}: {line}", n + 1),
+            Ok(features) => {
+                let x = next_good.next().expect("as many good rows as written");
+                assert_eq!(features.values(), x);
+                let p = serde_json::to_string(&model.predict(features)).expect("json");
+                let want = format!(
+                    "{{\"row\":{},{},\"model_sha256\":\"{}\"}}",
+                    n + 1,
+                    &p[1..p.len() - 1],
+                    model.sha256()
+                );
+                assert_eq!(line, want, "row {}", n + 1);
+            }
+        }
+    }
+    assert!(lines.next().is_none());
+    assert!(scored.bad > 0 && scored.ok == rows.len());
+}

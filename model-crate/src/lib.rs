@@ -11,6 +11,7 @@
 //! data, so the same seed and data always give the same bytes.
 
 pub mod artifact;
+pub mod cells;
 pub mod checksum;
 pub mod compiled;
 pub mod dataset;
@@ -26,6 +27,7 @@ pub mod split;
 pub mod train;
 
 pub use artifact::{Artifact, ArtifactError};
+pub use cells::BatchScorer;
 pub use dataset::{DataError, Dataset};
 pub use features::{FeatureError, Features};
 pub use golden::{GoldenMismatch, GoldenRow};

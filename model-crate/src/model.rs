@@ -7,6 +7,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::FEATURES;
+use crate::cells::BatchScorer;
 use crate::compiled::Compiled;
 use crate::dataset::sha256_hex;
 use crate::features::Features;
@@ -221,6 +222,13 @@ impl Model {
     /// (`rows.len() * classes().len()`, row-major). Rows must already be validated.
     pub fn predict_proba_into(&self, rows: &[[f64; 4]], out: &mut [f64]) {
         self.compiled.predict_batch(rows, out);
+    }
+
+    /// A scorer for one batch of many rows: the same probabilities as
+    /// [`Self::predict_proba_into`], evaluating the forest once per cell of its
+    /// thresholds' grid rather than once per row ([`crate::cells`]).
+    pub fn batch_scorer(&self) -> BatchScorer<'_> {
+        BatchScorer::new(&self.compiled, &self.data.forest)
     }
 
     /// Whether every measurement lies within the training range widened by the margin.
