@@ -17,13 +17,10 @@ case "$kind" in
   *) echo "compare_batch.sh: unknown file kind '$kind'; use resampled or uniform" >&2; exit 1 ;;
 esac
 seed=42
-python="${PYTHON:-python3}"
 
-if [ ! -x .venv-bench/bin/python ]; then
-  echo "== creating .venv-bench (pins in bench/requirements.txt)" >&2
-  "$python" -m venv .venv-bench
-fi
-.venv-bench/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+# shellcheck source=bench/venv.sh
+source bench/venv.sh
+bench_venv
 
 # The timing binary is built exactly as `irisctl package` builds the function (profile
 # lambda, static musl, the same RUSTFLAGS), so it times the code the function runs and

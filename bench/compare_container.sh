@@ -11,13 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-20}"
 seed=42
-python="${PYTHON:-python3}"
 
-if [ ! -x .venv-bench/bin/python ]; then
-  echo "== creating .venv-bench (pins in bench/requirements.txt)" >&2
-  "$python" -m venv .venv-bench
-fi
-.venv-bench/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+# shellcheck source=bench/venv.sh
+source bench/venv.sh
+bench_venv
 
 echo "== building irisctl and iris-model (the test build, as scripts/demo does)" >&2
 cargo test --locked --workspace --no-run >&2

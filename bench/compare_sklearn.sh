@@ -7,13 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rows="${1:-1000000}"
 seed=42
-python="${PYTHON:-python3}"
 
-if [ ! -x .venv-bench/bin/python ]; then
-  echo "== creating .venv-bench (scikit-learn pinned in bench/requirements.txt)" >&2
-  "$python" -m venv .venv-bench
-fi
-.venv-bench/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+# shellcheck source=bench/venv.sh
+source bench/venv.sh
+bench_venv
 
 echo "== building iris-model (release)" >&2
 cargo build --release --locked -p iris-model --bin iris-model --example speed >&2
