@@ -98,13 +98,16 @@ pub mod pins {
     ];
 }
 
-/// The live alias's traffic split: a second version and its share (service-stack
-/// parameters, so CloudFormation records every step of a rollout). Envs whose alias follows
-/// `$LATEST` (emulator envs) declare neither.
-pub mod traffic {
-    pub const SPLIT_VERSION: &str = "SplitVersion";
-    pub const SPLIT_WEIGHT: &str = "SplitWeight";
-    pub const ALL: [&str; 2] = [SPLIT_VERSION, SPLIT_WEIGHT];
+/// A rollout's state: service-stack parameters, so CloudFormation records every step and an
+/// interrupted run leaves its state where `irisctl rollout status` reads it.
+pub mod rollout {
+    /// The version the live alias keeps as primary while a rollout runs; empty: none runs.
+    pub const FROM: &str = "RolloutFrom";
+    /// The share of traffic (0 to 1) the new release's version receives meanwhile.
+    pub const WEIGHT: &str = "RolloutWeight";
+    /// The running rollout's strategy, as `--strategy` takes it; empty: none runs.
+    pub const STRATEGY: &str = "RolloutStrategy";
+    pub const ALL: [&str; 3] = [FROM, WEIGHT, STRATEGY];
 }
 
 /// The environment variables the function reads at cold start (the service template sets

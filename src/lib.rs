@@ -25,6 +25,7 @@ pub mod preflight;
 pub mod recover;
 pub mod release;
 pub mod render;
+pub mod rollout;
 pub mod smoke;
 pub mod stack;
 pub mod token;

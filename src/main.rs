@@ -140,6 +140,12 @@ enum Command {
   irisctl model rollback --env dev
   irisctl model promote --from staging --to prod --yes")]
     Model(cmd::model::Args),
+    /// A new release's rollout: where it stands, continue it, or stop it.
+    #[command(after_help = "Examples:
+  irisctl rollout status --env prod
+  irisctl rollout resume --env prod --yes
+  irisctl rollout abort --env prod")]
+    Rollout(cmd::rollout::Args),
     /// The env's dead-letter queue: failed asynchronous invocations, and sending them again.
     #[command(after_help = "Examples:
   irisctl dlq list --env local
@@ -235,6 +241,7 @@ fn main() -> ExitCode {
         Command::Batch(args) => cmd::batch::run(args),
         Command::Dlq(args) => cmd::dlq::run(args),
         Command::Model(args) => cmd::model::run(args),
+        Command::Rollout(args) => cmd::rollout::run(args),
         Command::Status(args) => cmd::status::run(args),
         Command::Outputs(args) => cmd::status::run_outputs(args),
         Command::Token(args) => cmd::token::run(args),

@@ -10,7 +10,11 @@ through an entry point. The entry point lives in a small generated distribution 
 under $HOME (the emulator's state folder) that is put on sys.path, so the venv is not
 modified. LAMBDA_RUNTIME_EXECUTOR then selects it.
 
-The executor reaches into LocalStack internals, so this refuses any version but the one it
+It also gives CloudFormation's AWS::Lambda::Alias an update handler
+(lambda_alias_update.py): LocalStack's raises NotImplementedError, so no release or rollout
+step could move the live alias.
+
+The executor and the handler reach into LocalStack internals, so this refuses any version but the one it
 was written and tested against.
 """
 
@@ -81,6 +85,10 @@ def register_executor() -> None:
 def main() -> None:
     refuse_other_versions()
     register_executor()
+    # On sys.path since register_executor(): CloudFormation updates of the live alias.
+    import lambda_alias_update
+
+    lambda_alias_update.install()
 
     from localstack.runtime.main import main as localstack_main
 

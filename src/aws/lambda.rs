@@ -1,8 +1,8 @@
 //! The Lambda calls irisctl makes: the account's concurrency (GetAccountSettings) and one
-//! function's reservation (GetFunctionConcurrency) for preflight, one synchronous
-//! invocation (`RequestResponse`) for `dlq redrive`, for releases the function's
-//! versions, its alias and deleting a pruned version, and for destroy's receipt whether a
-//! function exists and which versions it has. Must not decide which release is live or
+//! function's reservation (GetFunctionConcurrency) for preflight, synchronous invocations
+//! (`RequestResponse`) for `dlq redrive` and a rollout's checks of one version, for
+//! releases the function's versions, its alias and deleting a pruned version, and for
+//! destroy's receipt whether a function exists and which versions it has. Must not decide which release is live or
 //! what to prune (`release` does), whether a reservation fits (preflight does), nor
 //! interpret an invocation's payload (cmd::dlq does).
 
@@ -71,20 +71,27 @@ pub struct Invoked {
     pub payload: Vec<u8>,
 }
 
-/// Invokes `function` with `payload` and waits for its answer.
+/// Invokes `function` (under `qualifier`, a version or alias, when given) with `payload`
+/// and waits for its answer.
 pub async fn invoke(
     client: &Client,
     function: &str,
+    qualifier: Option<&str>,
     payload: Vec<u8>,
 ) -> Result<Invoked, CallFailed> {
+    let target = match qualifier {
+        Some(q) => format!("{function}:{q}"),
+        None => function.to_owned(),
+    };
     let out = client
         .invoke()
         .function_name(function)
+        .set_qualifier(qualifier.map(str::to_owned))
         .invocation_type(InvocationType::RequestResponse)
         .payload(Blob::new(payload))
         .send()
         .await
-        .map_err(|e| CallFailed::from_sdk("Lambda", "Invoke", function, &e))?;
+        .map_err(|e| CallFailed::from_sdk("Lambda", "Invoke", &target, &e))?;
     Ok(Invoked {
         function_error: out.function_error().map(str::to_owned),
         payload: out

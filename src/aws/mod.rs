@@ -14,6 +14,7 @@
 
 pub mod apigateway;
 pub mod cloudformation;
+pub mod cloudwatch;
 pub mod cognito;
 pub mod credentials;
 pub mod ecr;
@@ -89,6 +90,11 @@ pub fn apigateway(conf: &SdkConfig) -> aws_sdk_apigateway::Client {
 /// A Lambda client: account concurrency (preflight), the function's invocation (`dlq redrive`).
 pub fn lambda(conf: &SdkConfig) -> aws_sdk_lambda::Client {
     aws_sdk_lambda::Client::new(conf)
+}
+
+/// A CloudWatch client (alarm states).
+pub fn cloudwatch(conf: &SdkConfig) -> aws_sdk_cloudwatch::Client {
+    aws_sdk_cloudwatch::Client::new(conf)
 }
 
 /// A CloudWatch Logs client.

@@ -47,6 +47,11 @@ pub struct Args {
         value_name = "DIR"
     )]
     pub image: Option<PathBuf>,
+    /// How a new release takes traffic: all-at-once, canary[:PCT,BAKE] or
+    /// linear[:STEP,INTERVAL] (default: the env's `rollout.strategy`; a canary for
+    /// protected envs).
+    #[arg(long, value_name = "STRATEGY", value_parser = crate::rollout::Strategy::parse)]
+    pub strategy: Option<crate::rollout::Strategy>,
     /// Allow replacing this stateful resource (logical id) in a protected env; repeatable.
     #[arg(long = "allow-replace", value_name = "LOGICAL_ID")]
     pub allow_replace: Vec<String>,
@@ -83,17 +88,20 @@ async fn deploy(args: Args) -> anyhow::Result<Status> {
     let mut session = Session::prepare(&args.common.target).await?;
     super::preflight::gate(&mut session).await?;
     let confirm = session::prompt;
-    let deployer = session.deployer(
+    let mut deployer = session.deployer(
         session.approval(args.yes, &confirm),
         args.allow_replace.clone(),
         args.common.timeout.limit,
         args.common.lock_timeout.limit,
     );
+    if let Some(strategy) = args.strategy {
+        deployer.opts.strategy = strategy;
+    }
     let target = session.target()?;
     let slot = LockSlot::default();
     let mut report = DeployReport::default();
     let started = std::time::Instant::now();
-    let outcome = tokio::select! {
+    let mut outcome = tokio::select! {
         // The lock is renewed while the deploy waits on stacks; losing it stops the deploy.
         outcome = lock::renewing(
             &slot,
@@ -106,6 +114,22 @@ async fn deploy(args: Args) -> anyhow::Result<Status> {
              run deploy again to wait for it"
         )),
     };
+    // Still under the lock, outside the select above: the rollout handles Ctrl-C itself
+    // (the weight goes back), which a dropped future could not do.
+    if outcome.is_ok()
+        && let Some(start) = report.rollout_start.clone()
+    {
+        let strategy = deployer.opts.strategy;
+        outcome = lock::renewing(&slot, &env_name, lock::RENEW_EVERY, async {
+            let done =
+                super::rollout::drive(&session, &deployer, &target, &strategy, start.from, 0.0)
+                    .await?;
+            let result = super::rollout::rolled_back_error(&done);
+            report.rollout = Some(done);
+            result
+        })
+        .await;
+    }
     if let Err(err) = lock::release(&slot).await {
         eprintln!("warning: could not release the lock of env `{env_name}`: {err:#}");
     }
@@ -119,6 +143,12 @@ async fn deploy(args: Args) -> anyhow::Result<Status> {
         Err(err) => {
             report.outcome = if err.downcast_ref::<Refusal>().is_some() {
                 "refused"
+            } else if report
+                .rollout
+                .as_ref()
+                .is_some_and(|r| r.outcome == crate::rollout::Outcome::RolledBack)
+            {
+                "rolled_back"
             } else if err.downcast_ref::<StackFailed>().is_some() {
                 "failed"
             } else {
@@ -133,6 +163,8 @@ async fn deploy(args: Args) -> anyhow::Result<Status> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if outcome.is_ok() {
         print_summary(&report, started.elapsed());
+    } else if let Some(r) = &report.rollout {
+        super::rollout::print_rollout(r);
     }
     outcome.map(|()| Status::Success)
 }
@@ -182,6 +214,9 @@ fn print_summary(report: &DeployReport, took: Duration) {
             image.uploaded.len(),
             image.skipped.len()
         );
+    }
+    if let Some(r) = &report.rollout {
+        super::rollout::print_rollout(r);
     }
     if let Some(sha) = &report.model_sha256 {
         let version = report

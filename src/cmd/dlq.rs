@@ -226,7 +226,7 @@ async fn redrive_one(
         None => None,
     };
     let event = dlq::redrive_event(&message.body, latest)?;
-    let invoked = aws::lambda::invoke(lambda, function, event.to_string().into_bytes())
+    let invoked = aws::lambda::invoke(lambda, function, None, event.to_string().into_bytes())
         .await
         .map_err(|e| e.to_string())?;
     match invoked.function_error {

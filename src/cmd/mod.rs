@@ -22,6 +22,7 @@ pub mod plan;
 pub mod preflight;
 pub mod recover;
 pub mod render;
+pub mod rollout;
 pub mod session;
 pub mod smoke;
 pub mod status;

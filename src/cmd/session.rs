@@ -205,11 +205,13 @@ impl Session {
             stacks: self.stacks(timeout),
             s3: aws::s3(&self.sdk),
             ecr: aws::ecr(&self.sdk),
+            lambda: aws::lambda(&self.sdk),
             approval,
             opts: Options {
                 allow_replace,
                 lock_timeout,
                 owner: self.owner.clone(),
+                strategy: self.config.rollout.strategy.value,
             },
         }
     }

@@ -88,6 +88,9 @@ struct EnvStatus {
     /// What the `live` alias runs (None: no service stack, or one without the alias).
     #[serde(skip_serializing_if = "Option::is_none")]
     releases: Option<crate::release::Releases>,
+    /// Where a rollout stands (the service stack's rollout parameters and the alias).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rollout: Option<crate::rollout::State>,
     lock: Option<LockRecord>,
 }
 
@@ -110,6 +113,7 @@ async fn status(args: Args) -> anyhow::Result<Status> {
         model_sha256: None,
         model_version_id: None,
         releases: None,
+        rollout: None,
         lock: None,
     };
     let mut bucket = None;
@@ -146,6 +150,13 @@ async fn status(args: Args) -> anyhow::Result<Status> {
                 let lambda = aws::lambda(&session.sdk);
                 match super::model::release_facts(&lambda, function).await {
                     Ok((_, facts)) => {
+                        let weights = facts
+                            .split
+                            .iter()
+                            .map(|s| (s.version.clone(), s.weight))
+                            .collect();
+                        report.rollout =
+                            Some(crate::rollout::State::of(&stack.parameters, &weights));
                         report.releases = Some(facts).filter(|f| !f.alias_target.is_empty());
                     }
                     Err(err) => eprintln!("warning: the releases of {function}: {err:#}"),
@@ -218,12 +229,7 @@ async fn status(args: Args) -> anyhow::Result<Status> {
             p.as_ref()
                 .map_or_else(|| "(none)".to_owned(), super::model::describe_version)
         };
-        let follows = if r.alias_target == "$LATEST" {
-            " (alias follows $LATEST: emulator env)"
-        } else {
-            ""
-        };
-        println!("  release live: {}{follows}", describe(&r.live));
+        println!("  release live: {}", describe(&r.live));
         println!("  release previous: {}", describe(&r.previous));
         for split in &r.split {
             println!(
@@ -232,6 +238,13 @@ async fn status(args: Args) -> anyhow::Result<Status> {
                 split.weight * 100.0
             );
         }
+    }
+    if let Some(state) = report
+        .rollout
+        .as_ref()
+        .filter(|s| **s != crate::rollout::State::None)
+    {
+        println!("  rollout: {state}");
     }
     match &report.lock {
         Some(lock) => println!("  lock: held by {}", lock.describe()),

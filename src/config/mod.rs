@@ -188,6 +188,25 @@ impl BatchSettings {
     }
 }
 
+/// How a new release takes traffic (`deploy`, `model push` and `model promote`; a
+/// `--strategy` overrides the strategy) and what its checks allow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolloutSettings {
+    /// Default: a canary for protected envs, all at once otherwise.
+    pub strategy: Sourced<crate::rollout::Strategy>,
+    /// The share (percent) of sampled inputs the new release may answer another species
+    /// for than the live one.
+    pub max_disagreement_pct: Sourced<u32>,
+    /// Inputs near the golden flowers compared with the live release at every check.
+    pub samples: Sourced<u32>,
+}
+
+impl RolloutSettings {
+    pub fn tolerance(&self) -> f64 {
+        f64::from(self.max_disagreement_pct.value) / 100.0
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepositorySettings {
     /// Images the container repository keeps; older ones expire.
@@ -222,6 +241,7 @@ pub struct Config {
     pub storage: StorageSettings,
     pub repository: RepositorySettings,
     pub batch: BatchSettings,
+    pub rollout: RolloutSettings,
     pub names: Names,
 }
 

@@ -27,6 +27,7 @@ pub(crate) struct RawEnv {
     pub storage: Option<RawStorage>,
     pub repository: Option<RawRepository>,
     pub batch: Option<RawBatch>,
+    pub rollout: Option<RawRollout>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -101,6 +102,14 @@ pub(crate) struct RawStorage {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct RawRollout {
+    pub strategy: Field<String>,
+    pub max_disagreement_pct: Field<u32>,
+    pub samples: Field<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct RawRepository {
     pub keep_images: Field<u32>,
 }
@@ -126,6 +135,7 @@ pub(crate) const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "storage",
             "repository",
             "batch",
+            "rollout",
         ],
     ),
     (
@@ -177,6 +187,7 @@ pub(crate) const KNOWN_KEYS: &[(&str, &[&str])] = &[
     ),
     ("repository", &["keep_images"]),
     ("batch", &["max_rows", "max_mb"]),
+    ("rollout", &["strategy", "max_disagreement_pct", "samples"]),
 ];
 
 /// Keys env files used to take, with what replaced each: a file that still sets one gets

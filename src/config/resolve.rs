@@ -11,7 +11,8 @@ use super::error::ConfigError;
 use super::raw::{Field, RETIRED_KEYS, RawEnv};
 use super::{
     AlarmSettings, ApiSettings, AuthMode, AuthSettings, BatchSettings, Config, EnvKind,
-    LambdaSettings, LogSettings, Package, RepositorySettings, Source, Sourced, StorageSettings,
+    LambdaSettings, LogSettings, Package, RepositorySettings, RolloutSettings, Source, Sourced,
+    StorageSettings,
 };
 use crate::naming::Names;
 
@@ -459,6 +460,7 @@ pub(crate) fn resolve(
     )?;
 
     let batch = resolve_batch(&cx, raw.batch.unwrap_or_default(), &lambda)?;
+    let rollout = resolve_rollout(&cx, raw.rollout.unwrap_or_default(), protected.value)?;
 
     let names = Names::derive(&project.value, env, &region.value);
     Ok(Config {
@@ -480,7 +482,38 @@ pub(crate) fn resolve(
         storage,
         repository: RepositorySettings { keep_images },
         batch,
+        rollout,
         names,
+    })
+}
+
+/// `rollout.*`: the strategy as `--strategy` takes it (default by `protected`), the
+/// tolerance in whole percent and the sample size.
+fn resolve_rollout(
+    cx: &Ctx<'_>,
+    r: super::raw::RawRollout,
+    protected: bool,
+) -> Result<RolloutSettings, ConfigError> {
+    let strategy = match r.strategy {
+        Some(spanned) => {
+            let parsed = crate::rollout::Strategy::parse(&spanned.value)
+                .map_err(|why| cx.error(&spanned, format!("`rollout.strategy`: {why}")))?;
+            Sourced::new(parsed, cx.source(&spanned))
+        }
+        None => Sourced::new(
+            crate::rollout::Strategy::default_for(protected),
+            Source::Default,
+        ),
+    };
+    Ok(RolloutSettings {
+        strategy,
+        max_disagreement_pct: cx.number(
+            r.max_disagreement_pct,
+            5,
+            "rollout.max_disagreement_pct",
+            0..=100,
+        )?,
+        samples: cx.number(r.samples, 200, "rollout.samples", 1..=5000)?,
     })
 }
 

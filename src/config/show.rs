@@ -164,6 +164,17 @@ pub(crate) fn entries(c: &Config) -> Vec<Entry> {
     );
     row(&mut out, "batch.max_rows", &c.batch.max_rows);
     row(&mut out, "batch.max_mb", &c.batch.max_mb);
+    row(
+        &mut out,
+        "rollout.strategy",
+        &text(&c.rollout.strategy, |s| s.to_string()),
+    );
+    row(
+        &mut out,
+        "rollout.max_disagreement_pct",
+        &c.rollout.max_disagreement_pct,
+    );
+    row(&mut out, "rollout.samples", &c.rollout.samples);
     let n = &c.names;
     let why = "project + env";
     derived(

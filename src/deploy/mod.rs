@@ -39,6 +39,8 @@ pub struct Options {
     pub lock_timeout: Duration,
     /// Who the lock names.
     pub owner: String,
+    /// How a new release takes traffic (`--strategy`, else `rollout.strategy`).
+    pub strategy: crate::rollout::Strategy,
 }
 
 /// The env being deployed (or planned, or recovered).
@@ -72,11 +74,13 @@ impl Target<'_> {
 }
 
 /// Deploy's side of AWS: the stack layer, S3 for the lock and the artifacts, ECR for an
-/// image function's code, how to get a yes, and the options.
+/// image function's code, Lambda for the live release a rollout starts from, how to get a
+/// yes, and the options.
 pub struct Deployer<'a> {
     pub stacks: Stacks,
     pub s3: aws_sdk_s3::Client,
     pub ecr: aws_sdk_ecr::Client,
+    pub lambda: aws_sdk_lambda::Client,
     pub approval: Approval<'a>,
     pub opts: Options,
 }

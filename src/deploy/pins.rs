@@ -1,9 +1,11 @@
 //! Changing only what runs: a service-stack update that sends the deployed template back
-//! unchanged with new artifact pins (model push, rollback, promote). Its change set may
-//! touch only the resources that read a pin (the function, its role's pinned-object
-//! statements, the release version) and the alias that follows the version; anything
-//! else means the deployed template or the other parameters would change too, and the
-//! update is refused with the change set deleted, naming what it would touch.
+//! unchanged with new parameter values: artifact pins (model push, rollback, promote) or a
+//! rollout's weights (each rollout step). Its change set may touch only the resources that
+//! read one of the parameters it may set (for pins: the function, its role's
+//! pinned-object statements, the release version; for weights: the alias) and the alias
+//! that follows the version; anything else means the deployed template or the other
+//! parameters would change too, and the update is refused with the change set deleted,
+//! naming what it would touch.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -78,12 +80,74 @@ pub fn beyond_pins<'a>(
         .collect()
 }
 
+/// A parameters-only service-stack update: what it sets and what it may touch.
+pub struct ParameterUpdate<'a> {
+    /// Parameter name → value; every other parameter keeps its value.
+    pub values: &'a BTreeMap<String, String>,
+    /// The parameters it may set; the change set may touch only the resources that read
+    /// one of them ([`touched_by_pins`]).
+    pub settable: &'a [&'a str],
+    /// What it changes, for messages: `the artifact pins`, `the rollout weights`.
+    pub what: &'static str,
+    /// Asked before executing in a protected env; `None`: not asked (a rollout step,
+    /// which the deploy or push that started the rollout was confirmed for).
+    pub question: Option<String>,
+}
+
 impl Deployer<'_> {
-    /// Update the service stack's `pins` (parameter name → value) and nothing else.
+    /// Update the service stack's `pins` (parameter name → value) and nothing else, with
+    /// the rollout parameters the change comes with.
     pub async fn repin(
         &self,
         target: &Target<'_>,
         pins: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Repinned> {
+        let settable: Vec<&str> = contract::pins::ALL
+            .iter()
+            .chain(contract::rollout::ALL.iter())
+            .copied()
+            .collect();
+        let name = &target.stack(StackKind::Service)?.name;
+        let question = format!(
+            "Change the artifacts env `{}` runs (stack {name})?",
+            target.env()
+        );
+        self.update_parameters(
+            target,
+            ParameterUpdate {
+                values: pins,
+                settable: &settable,
+                what: "the artifact pins",
+                question: Some(question),
+            },
+        )
+        .await
+    }
+
+    /// One rollout step: the live alias's weights (the rollout parameters) and nothing else.
+    pub async fn shift(
+        &self,
+        target: &Target<'_>,
+        rollout: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Repinned> {
+        self.update_parameters(
+            target,
+            ParameterUpdate {
+                values: rollout,
+                settable: &contract::rollout::ALL,
+                what: "the rollout weights",
+                question: None,
+            },
+        )
+        .await
+    }
+
+    /// Send the deployed template back with `update.values` changed; refused (change set
+    /// deleted, nothing changed) when it would touch more than what reads them.
+    pub async fn update_parameters(
+        &self,
+        target: &Target<'_>,
+        update: ParameterUpdate<'_>,
     ) -> anyhow::Result<Repinned> {
         let service = target.stack(StackKind::Service)?;
         let name = service.name.as_str();
@@ -115,11 +179,14 @@ impl Deployer<'_> {
             .pointer(&format!("/Resources/{RELEASE_VERSION}/Type"))
             .and_then(Value::as_str)
             == Some("AWS::Lambda::Version");
-        if !has_release {
+        let declares_all = update
+            .values
+            .keys()
+            .all(|k| current.parameters.contains_key(k));
+        if !has_release || !declares_all {
             return Err(Refusal::SafetyGate(format!(
-                "stack {name} has no {RELEASE_VERSION} (it was deployed by an irisctl without \
-                 releases); run `irisctl deploy --env {}` once, then push models; nothing was \
-                 changed",
+                "stack {name} was deployed by an irisctl without releases or rollouts; run \
+                 `irisctl deploy --env {}` once, then push models; nothing was changed",
                 target.env()
             ))
             .into());
@@ -129,13 +196,14 @@ impl Deployer<'_> {
             .keys()
             .map(|k| (k.clone(), ParamValue::UsePrevious))
             .collect();
-        for (k, v) in pins {
-            if !contract::pins::ALL.contains(&k.as_str()) {
-                bail!("internal: {k} is not an artifact pin");
+        for (k, v) in update.values {
+            if !update.settable.contains(&k.as_str()) {
+                bail!("internal: {k} is not one of {}", update.what);
             }
             params.insert(k.clone(), ParamValue::Value(v.clone()));
         }
-        let unchanged = pins
+        let unchanged = update
+            .values
             .iter()
             .all(|(k, v)| current.parameters.get(k) == Some(v));
         let result = |result, changes, stack: &Stack| Repinned {
@@ -145,7 +213,10 @@ impl Deployer<'_> {
             stack_status: stack.status.clone(),
         };
         if unchanged {
-            ui.say(&format!("{name}: already pins these artifacts; no changes"));
+            ui.say(&format!(
+                "{name}: {} are already these; no changes",
+                update.what
+            ));
             return Ok(result("no_changes", Vec::new(), &current));
         }
         let (change_set, changes) = match self
@@ -166,30 +237,26 @@ impl Deployer<'_> {
         for c in &changes {
             ui.say(&format!("  {}", change_line(c)));
         }
-        let allowed = touched_by_pins(&doc, &contract::pins::ALL);
+        let allowed = touched_by_pins(&doc, update.settable);
         let beyond = beyond_pins(&changes, &allowed);
         if !beyond.is_empty() {
             let what: Vec<String> = beyond.iter().map(|c| change_line(c)).collect();
             self.stacks.discard_change_set(name, &change_set).await;
             return Err(Refusal::SafetyGate(format!(
-                "the change set for {name} would change more than the artifact pins: {}; \
-                 nothing was changed. A template or setting change goes through `irisctl \
-                 deploy --env {}` (and `irisctl plan` shows it)",
+                "the change set for {name} would change more than {}: {}; nothing was \
+                 changed. A template or setting change goes through `irisctl deploy --env {}` \
+                 (and `irisctl plan` shows it)",
+                update.what,
                 what.join("; "),
                 target.env()
             ))
             .into());
         }
-        if target.protected() {
-            let question = format!(
-                "Change the artifacts env `{}` runs ({} changes to {name})?",
-                target.env(),
-                changes.len()
-            );
-            if let Err(err) = self.approval.approve(&question) {
-                self.stacks.discard_change_set(name, &change_set).await;
-                return Err(err);
-            }
+        if let Some(question) = update.question.filter(|_| target.protected())
+            && let Err(err) = self.approval.approve(&question)
+        {
+            self.stacks.discard_change_set(name, &change_set).await;
+            return Err(err);
         }
         self.stacks
             .execute(&current, &change_set, changes.len())

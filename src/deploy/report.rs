@@ -45,8 +45,21 @@ pub struct DeployReport {
     pub model_sha256: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_version_id: Option<String>,
+    /// A gradual rollout the service update started: the version it starts from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout_start: Option<RolloutStart>,
+    /// What the rollout did (set by the command, which runs it after the update).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<crate::rollout::RolloutReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<StackFailed>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// A rollout the service update started: the live version kept as primary, the strategy.
+#[derive(Debug, Clone, Serialize)]
+pub struct RolloutStart {
+    pub from: u32,
+    pub strategy: String,
 }

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, bail};
 
 use super::artifacts::{self, Artifacts, Code, Pins, UploadReport};
+use super::report::RolloutStart;
 use super::{DeployReport, Deployer, LOCK_OPERATIONS, Target};
 use crate::aws::cloudformation::Stack;
 use crate::aws::ecr::Ecr;
@@ -16,6 +17,7 @@ use crate::contract;
 use crate::exit::Refusal;
 use crate::image::push::Pushed;
 use crate::naming::StackKind;
+use crate::rollout;
 use crate::stack::lock::{self, LockSlot};
 use crate::stack::state::settled_healthy;
 
@@ -116,6 +118,13 @@ impl Deployer<'_> {
             report.image = pushed;
         }
 
+        // Decided against the live release, before the update that may publish another.
+        let (rollout, start) = self
+            .rollout_parameters(target, service, &available, service_now.as_ref())
+            .await?;
+        available.extend(rollout);
+        report.rollout_start = start;
+
         // The Deployment's name covers the authorizer's values, known only now.
         let service = &crate::render::api_definition::bind_parameters(service, &available)?;
         let (result, stack) = self
@@ -129,6 +138,52 @@ impl Deployer<'_> {
             .cloned();
         report.stacks.push(result);
         Ok(())
+    }
+
+    /// The rollout parameters for the service update: a gradual strategy starts a rollout
+    /// when the update publishes another release than the live one (the release version's
+    /// description after the update differs); otherwise none. Refused while a rollout runs.
+    async fn rollout_parameters(
+        &self,
+        target: &Target<'_>,
+        service: &crate::render::RenderedStack,
+        available: &BTreeMap<String, String>,
+        current: Option<&Stack>,
+    ) -> anyhow::Result<(BTreeMap<String, String>, Option<RolloutStart>)> {
+        let Some(current) = current else {
+            return Ok((rollout::none_parameters(), None));
+        };
+        if let state @ rollout::State::Running { .. } =
+            rollout::State::of(&current.parameters, &BTreeMap::new())
+        {
+            return Err(Refusal::SafetyGate(format!(
+                "env `{env}`: {state}; finish it with `irisctl rollout resume \
+                 --env {env}` or stop it with `irisctl rollout abort --env {env}` first; nothing was \
+                 changed",
+                env = target.env()
+            ))
+            .into());
+        }
+        if !self.opts.strategy.is_gradual() {
+            return Ok((rollout::none_parameters(), None));
+        }
+        let (_, facts) = crate::release::release_facts(&self.lambda, &target.config.names.function)
+            .await
+            .context("reading the live release")?;
+        let mut values = current.parameters.clone();
+        values.extend(available.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let doc = crate::render::cfn::parse(&service.body)?;
+        let new = rollout::release_description(&doc, &values);
+        let (parameters, starts) =
+            rollout::start_parameters(&self.opts.strategy, facts.live.as_ref(), new.as_deref());
+        let start = match (&facts.live, starts) {
+            (Some(live), true) => Some(RolloutStart {
+                from: live.version,
+                strategy: self.opts.strategy.to_string(),
+            }),
+            _ => None,
+        };
+        Ok((parameters, start))
     }
 
     /// Describe the service stack (once, under the lock: its parameters say which artifacts

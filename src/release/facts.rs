@@ -38,7 +38,7 @@ pub struct Split {
 /// The releases behind the alias.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Releases {
-    /// What the alias names: a version number, or `$LATEST` (emulator envs).
+    /// What the alias names: a version number (or `$LATEST`, for an alias set by hand).
     pub alias_target: String,
     pub live: Option<Published>,
     pub previous: Option<Published>,
@@ -46,8 +46,8 @@ pub struct Releases {
 }
 
 /// Decide live and previous from the versions and the alias. `alias_target` is the
-/// alias's FunctionVersion; `$LATEST` (emulator envs, whose alias cannot move) counts as
-/// the newest published version, which CloudFormation published from what `$LATEST` runs.
+/// alias's FunctionVersion (its primary: during a rollout the release rolled out from);
+/// `$LATEST` (an alias set by hand) counts as the newest published version.
 pub fn releases(
     mut versions: Vec<Published>,
     alias_target: &str,

@@ -4,13 +4,15 @@
 //! into the version's description, which is how irisctl later knows which release a
 //! version holds. From the facts (the function's versions, the alias) this module decides
 //! which release is live, which came before it, and which versions are beyond the ones
-//! kept. Pure: the Lambda calls are in `aws::lambda`, the commands in `cmd::model` and
-//! `cmd::status`.
+//! kept. Pure but for `lookup.rs`, which reads those facts (the calls themselves are in
+//! `aws::lambda`); the commands are in `cmd::model` and `cmd::status`.
 
 mod facts;
+mod lookup;
 mod prune;
 
 pub use facts::{Published, Releases, Split, releases};
+pub use lookup::{published, release_facts};
 pub use prune::to_prune;
 
 use serde_json::Value;

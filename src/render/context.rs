@@ -176,7 +176,6 @@ pub(crate) fn build(config: &Config, variant: Variant) -> Value {
         "alias": crate::release::ALIAS,
         "description_prefix": crate::release::DESCRIPTION_PREFIX,
         "config_digest": crate::release::config_digest(&lambda, &batch, &c.names.function),
-        "alias_follows_latest": c.emulator.value,
     });
     json!({
         "env": c.env,

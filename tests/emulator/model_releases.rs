@@ -22,7 +22,7 @@ use crate::function_runs::{
 };
 use crate::support;
 
-async fn pins(aws: &support::Aws, env: &str) -> BTreeMap<String, String> {
+pub(crate) async fn pins(aws: &support::Aws, env: &str) -> BTreeMap<String, String> {
     let stack = format!("iris-{env}-service");
     let out = aws
         .cfn
@@ -81,7 +81,7 @@ async fn alias_target(lambda: &aws_sdk_lambda::Client, function: &str) -> String
         .to_owned()
 }
 
-fn sha_of(dir: &Path) -> String {
+pub(crate) fn sha_of(dir: &Path) -> String {
     let manifest = parse(
         "manifest.json",
         &std::fs::read_to_string(dir.join("manifest.json")).expect("manifest"),
@@ -90,7 +90,7 @@ fn sha_of(dir: &Path) -> String {
 }
 
 /// POST /predict through LocalStack's API Gateway: the sha256 of the model that answered.
-fn predicted_by(base: &str) -> String {
+pub(crate) fn predicted_by(base: &str) -> String {
     let (status, head, text) = http(
         "POST",
         &format!("{base}/predict"),
@@ -105,7 +105,7 @@ fn predicted_by(base: &str) -> String {
         .to_owned()
 }
 
-fn json_of(what: &str, out: &std::process::Output) -> Value {
+pub(crate) fn json_of(what: &str, out: &std::process::Output) -> Value {
     parse(what, &String::from_utf8_lossy(&out.stdout))
 }
 

@@ -218,6 +218,8 @@ fn parse_only_parses_like_the_real_command_and_runs_nothing() {
         stderr(&o)
     );
     let o = run(&["__parse-only", "rollout", "status", "--env", "staging"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["__parse-only", "release", "status", "--env", "staging"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     // Hidden: not in the help people read.
     let help = String::from_utf8_lossy(&run(&["--help"]).stdout).into_owned();

@@ -125,7 +125,7 @@ fn parameters_are_earlier_contract_outputs_or_pins() {
             for parameter in &declared {
                 let is_pin = stack.kind == StackKind::Service
                     && (pins::ALL.contains(&parameter.as_str())
-                        || irisctl::contract::traffic::ALL.contains(&parameter.as_str()));
+                        || irisctl::contract::rollout::ALL.contains(&parameter.as_str()));
                 assert!(
                     earlier_outputs.contains(parameter) || is_pin,
                     "env {}: {} declares parameter {parameter}, which is neither an earlier \

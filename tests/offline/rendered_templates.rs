@@ -661,23 +661,29 @@ fn every_consumer_invokes_the_live_alias_of_a_retained_release_version() {
             irisctl::release::ALIAS,
             "{env}"
         );
-        if config.emulator.value {
-            assert_eq!(alias["Properties"]["FunctionVersion"], "$LATEST", "{env}");
-            assert!(d["Parameters"].get("SplitVersion").is_none(), "{env}");
-        } else {
-            assert_eq!(
-                alias["Properties"]["FunctionVersion"]["Fn::GetAtt"],
-                serde_json::json!(["ReleaseVersion", "Version"]),
-                "{env}"
-            );
-            let routing = &alias["Properties"]["RoutingConfig"]["Fn::If"];
-            assert_eq!(routing[0], "HasTrafficSplit", "{env}");
-            assert_eq!(
-                routing[1]["AdditionalVersionWeights"][0]["FunctionWeight"]["Ref"], "SplitWeight",
-                "{env}"
-            );
-            assert_eq!(d["Parameters"]["SplitVersion"]["Default"], "", "{env}");
-        }
+        // Every env, emulator envs too: the primary is the new release's version unless a
+        // rollout runs, when it is the version rolled out from and the new one gets the
+        // rollout's weight.
+        let primary = &alias["Properties"]["FunctionVersion"]["Fn::If"];
+        assert_eq!(primary[0], "RollingOut", "{env}");
+        assert_eq!(primary[1]["Ref"], "RolloutFrom", "{env}");
+        assert_eq!(
+            primary[2]["Fn::GetAtt"],
+            serde_json::json!(["ReleaseVersion", "Version"]),
+            "{env}"
+        );
+        let routing = &alias["Properties"]["RoutingConfig"]["Fn::If"];
+        assert_eq!(routing[0], "RollingOut", "{env}");
+        let extra = &routing[1]["AdditionalVersionWeights"][0];
+        assert_eq!(extra["FunctionWeight"]["Ref"], "RolloutWeight", "{env}");
+        assert_eq!(
+            extra["FunctionVersion"]["Fn::GetAtt"],
+            serde_json::json!(["ReleaseVersion", "Version"]),
+            "{env}"
+        );
+        assert_eq!(routing[2]["Ref"], "AWS::NoValue", "{env}");
+        assert_eq!(d["Parameters"]["RolloutFrom"]["Default"], "", "{env}");
+        assert_eq!(d["Parameters"]["RolloutWeight"]["MaxValue"], 1, "{env}");
 
         // The API's integrations, every invoke permission, the batch rule and the
         // async-invoke settings: the alias, never the unqualified function or $LATEST.

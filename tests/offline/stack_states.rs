@@ -126,6 +126,7 @@ fn deployer(cfn: Client, yes: bool) -> Deployer<'static> {
         },
         s3,
         ecr: mock_client!(aws_sdk_ecr, RuleMode::MatchAny, Vec::<&Rule>::new()),
+        lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, Vec::<&Rule>::new()),
         approval: Approval {
             yes,
             can_prompt: false,
@@ -135,6 +136,7 @@ fn deployer(cfn: Client, yes: bool) -> Deployer<'static> {
             allow_replace: Vec::new(),
             lock_timeout: Duration::from_secs(5),
             owner: "test".into(),
+            strategy: irisctl::rollout::Strategy::AllAtOnce,
         },
     }
 }

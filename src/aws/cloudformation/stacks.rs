@@ -155,6 +155,37 @@ impl Cfn {
         }
     }
 
+    /// The physical ids of the stack's resources of `resource_type` (e.g. the names of its
+    /// `AWS::CloudWatch::Alarm`s); empty when the stack does not exist.
+    pub async fn physical_ids_of_type(
+        &self,
+        name: &str,
+        resource_type: &str,
+    ) -> Result<Vec<String>, CfnError> {
+        match self
+            .client
+            .describe_stack_resources()
+            .stack_name(name)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(output
+                .stack_resources()
+                .iter()
+                .filter(|r| r.resource_type() == Some(resource_type))
+                .filter_map(|r| r.physical_resource_id().map(str::to_owned))
+                .collect()),
+            Err(err) => {
+                let err = CfnError::from_sdk("DescribeStackResources", name, err);
+                if err.is_missing_stack() {
+                    Ok(Vec::new())
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
     /// The physical id of the resource `logical` in stack `name`: `None` when the stack or
     /// the resource does not exist.
     pub async fn physical_id(&self, name: &str, logical: &str) -> Result<Option<String>, CfnError> {

@@ -19,13 +19,11 @@ use super::args::OutputFormat;
 use super::session::{self, CommonArgs, Session};
 use crate::aws;
 use crate::aws::cloudformation::Cfn;
-use crate::aws::lambda::VersionInfo;
 use crate::aws::s3::Bucket;
 use crate::batch::resources::{self, Resources};
-use crate::contract::function_env;
 use crate::deploy::pins::Repinned;
 use crate::exit::Status;
-use crate::release::{self, Published, Release, Releases};
+use crate::release::{self, Published};
 use crate::stack::lock::{self, LockSlot};
 
 #[derive(Debug, clap::Args)]
@@ -98,38 +96,7 @@ pub(crate) async fn open(target: &super::args::EnvArgs) -> anyhow::Result<Opened
     })
 }
 
-/// One published version as the release facts need it (`None` for `$LATEST`).
-pub(crate) fn published(v: &VersionInfo) -> Option<Published> {
-    let version = v.version.parse().ok()?;
-    let env = |name: &str| v.environment.get(name).cloned();
-    Some(Published {
-        version,
-        release: Release::parse(&v.description),
-        model_version_id: env(function_env::MODEL_VERSION_ID),
-        manifest_version_id: env(function_env::MANIFEST_VERSION_ID),
-        description: v.description.clone(),
-    })
-}
-
-/// The function's published versions and what is live behind its alias. A function
-/// without the alias (deployed before releases) has no live release.
-pub(crate) async fn release_facts(
-    lambda: &aws_sdk_lambda::Client,
-    function: &str,
-) -> anyhow::Result<(Vec<Published>, Releases)> {
-    let versions: Vec<Published> = aws::lambda::versions(lambda, function)
-        .await?
-        .iter()
-        .filter_map(published)
-        .collect();
-    let alias = aws::lambda::alias(lambda, function, release::ALIAS).await?;
-    let (target, weights) = match alias {
-        Some(a) => (a.function_version, a.weights),
-        None => (String::new(), BTreeMap::new()),
-    };
-    let facts = release::releases(versions.clone(), &target, &weights);
-    Ok((versions, facts))
-}
+pub(crate) use crate::release::release_facts;
 
 /// What a push, rollback or promote did, for text and JSON.
 #[derive(Debug, Serialize)]
@@ -148,6 +115,8 @@ pub(crate) struct ChangeReport {
     pub warnings: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub uploaded: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<crate::rollout::RolloutReport>,
 }
 
 impl ChangeReport {
@@ -163,7 +132,25 @@ impl ChangeReport {
             pruned: Vec::new(),
             warnings: Vec::new(),
             uploaded: Vec::new(),
+            rollout: None,
         }
+    }
+}
+
+/// `--strategy` of the commands that may start a rollout.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct StrategyArg {
+    /// How the new release takes traffic: all-at-once, canary[:PCT,BAKE] or
+    /// linear[:STEP,INTERVAL] (default: the env's `rollout.strategy`; a canary for
+    /// protected envs).
+    #[arg(long, value_name = "STRATEGY", value_parser = crate::rollout::Strategy::parse)]
+    pub strategy: Option<crate::rollout::Strategy>,
+}
+
+impl StrategyArg {
+    /// The strategy for `config`'s env: the flag, else the env's setting.
+    pub fn or_env(&self, config: &crate::config::Config) -> crate::rollout::Strategy {
+        self.strategy.unwrap_or(config.rollout.strategy.value)
     }
 }
 
@@ -172,6 +159,8 @@ pub(crate) struct ChangeOpts {
     pub common: CommonArgs,
     pub yes: bool,
     pub keep: u32,
+    /// `None`: all at once, never a rollout (a rollback is urgent).
+    pub strategy: Option<crate::rollout::Strategy>,
 }
 
 /// Under the env lock: update the pins, then prune versions; the report records each
@@ -195,7 +184,18 @@ pub(crate) async fn apply(
     let env = session.config.env.clone();
     let work = async {
         deployer.lock_existing(&target, &slot).await?;
-        let repinned = deployer.repin(&target, pins).await?;
+        let (values, from) = with_rollout(opened, &deployer, &target, pins, opts.strategy).await?;
+        let repinned = deployer.repin(&target, &values).await?;
+        report.stack = Some(repinned.clone());
+        if let Some(from) = from {
+            let strategy = opts.strategy.unwrap_or(crate::rollout::Strategy::AllAtOnce);
+            let done =
+                crate::cmd::rollout::drive(session, &deployer, &target, &strategy, from, 0.0)
+                    .await?;
+            let result = crate::cmd::rollout::rolled_back_error(&done);
+            report.rollout = Some(done);
+            result?;
+        }
         let (versions, facts) = release_facts(&opened.lambda, &opened.resources.function).await?;
         report.after = facts.live.clone();
         report.stack = Some(repinned);
@@ -211,9 +211,13 @@ pub(crate) async fn apply(
         }
         anyhow::Ok(())
     };
+    // Ctrl-C: before a rollout runs, the update already started carries on; during one,
+    // the rollout itself puts the weight back (see rollout::run), so this select must not
+    // drop it.
+    let rolling = opts.strategy.is_some_and(|s| s.is_gradual());
     let outcome = tokio::select! {
         outcome = lock::renewing(&slot, &env, lock::RENEW_EVERY, work) => outcome,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!(
+        _ = tokio::signal::ctrl_c(), if !rolling => Err(anyhow::anyhow!(
             "interrupted: a stack update already started carries on in CloudFormation; \
              `irisctl status --env {env}` shows where it is"
         )),
@@ -224,6 +228,58 @@ pub(crate) async fn apply(
         ));
     }
     outcome
+}
+
+/// The pins plus the rollout parameters of the update, and the version a rollout starts
+/// from when `strategy` is gradual and the pins make another release than the live one.
+/// Refused while a rollout runs.
+async fn with_rollout(
+    opened: &Opened,
+    deployer: &crate::deploy::Deployer<'_>,
+    target: &crate::deploy::Target<'_>,
+    pins: &BTreeMap<String, String>,
+    strategy: Option<crate::rollout::Strategy>,
+) -> anyhow::Result<(BTreeMap<String, String>, Option<u32>)> {
+    use crate::rollout;
+    let env = target.env();
+    let name = opened
+        .session
+        .config
+        .names
+        .stack(crate::naming::StackKind::Service);
+    let current = deployer
+        .stacks
+        .describe(name)
+        .await?
+        .with_context(|| format!("stack {name} does not exist: deploy env `{env}` first"))?;
+    let state = rollout::State::of(&current.parameters, &BTreeMap::new());
+    if state.is_running() {
+        return Err(crate::exit::Refusal::SafetyGate(format!(
+            "env `{env}`: {state}; finish it with `irisctl rollout resume --env {env}` or stop it \
+             with `irisctl rollout abort --env {env}` first; nothing was changed"
+        ))
+        .into());
+    }
+    let mut values = pins.clone();
+    let Some(strategy) = strategy.filter(rollout::Strategy::is_gradual) else {
+        values.extend(rollout::none_parameters());
+        return Ok((values, None));
+    };
+    let (_, facts) = release_facts(&opened.lambda, &opened.resources.function).await?;
+    let body = deployer
+        .stacks
+        .cfn
+        .template(name)
+        .await?
+        .with_context(|| format!("CloudFormation returned no template for {name}"))?;
+    let doc = crate::render::cfn::parse(&body)?;
+    let mut after = current.parameters.clone();
+    after.extend(pins.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let new = rollout::release_description(&doc, &after);
+    let (parameters, starts) =
+        rollout::start_parameters(&strategy, facts.live.as_ref(), new.as_deref());
+    values.extend(parameters);
+    Ok((values, facts.live.filter(|_| starts).map(|l| l.version)))
 }
 
 /// Print the report and turn the outcome into the exit status.
@@ -237,6 +293,12 @@ pub(crate) fn finish(
         Err(err) => {
             report.outcome = if err.downcast_ref::<crate::exit::Refusal>().is_some() {
                 "refused"
+            } else if report
+                .rollout
+                .as_ref()
+                .is_some_and(|r| r.outcome == crate::rollout::Outcome::RolledBack)
+            {
+                "rolled_back"
             } else {
                 "error"
             }
@@ -252,6 +314,9 @@ pub(crate) fn finish(
     } else {
         for w in &report.warnings {
             eprintln!("warning: {w}");
+        }
+        if let Some(r) = &report.rollout {
+            crate::cmd::rollout::print_rollout(r);
         }
         if outcome.is_ok() {
             let describe = |p: &Option<Published>| match p {

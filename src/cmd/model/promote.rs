@@ -38,6 +38,8 @@ pub struct Args {
     #[command(flatten)]
     pub keep: Keep,
     #[command(flatten)]
+    pub strategy: super::StrategyArg,
+    #[command(flatten)]
     pub output: OutputFormat,
 }
 
@@ -155,6 +157,7 @@ pub async fn run(args: Args) -> anyhow::Result<Status> {
             },
             yes: args.yes,
             keep: args.keep.releases,
+            strategy: Some(args.strategy.or_env(&target.session.config)),
         };
         apply(&target, &pins, &opts, &mut report).await
     }

@@ -25,6 +25,8 @@ pub struct Args {
     #[command(flatten)]
     pub keep: Keep,
     #[command(flatten)]
+    pub strategy: super::StrategyArg,
+    #[command(flatten)]
     pub output: OutputFormat,
 }
 
@@ -45,6 +47,7 @@ pub async fn run(args: Args) -> anyhow::Result<Status> {
             common: args.common.clone(),
             yes: args.yes,
             keep: args.keep.releases,
+            strategy: Some(args.strategy.or_env(&opened.session.config)),
         };
         apply(&opened, &pins, &opts, &mut report).await
     }

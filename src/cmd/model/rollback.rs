@@ -162,6 +162,7 @@ pub async fn run(args: Args) -> anyhow::Result<Status> {
             common: args.common.clone(),
             yes: args.yes,
             keep: args.keep.releases,
+            strategy: None,
         };
         apply(&opened, &pins, &opts, &mut report).await
     }
