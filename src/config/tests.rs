@@ -380,3 +380,56 @@ fn lambda_package_defaults_to_zip_takes_image_and_refuses_anything_else() {
     let err = load_err("lambda:\n  packge: image\n");
     assert!(err.contains("did you mean `package`?"), "{err}");
 }
+
+#[test]
+fn rollout_settings_are_checked_where_they_are_written() {
+    let err = load_err("rollout:\n  stratgy: canary\n");
+    assert!(err.contains("qa.yaml:2:3"), "{err}");
+    assert!(err.contains("did you mean `strategy`?"), "{err}");
+    let err = load_err("rollout:\n  strategy: blue-green\n");
+    assert!(err.contains("qa.yaml:2:13"), "{err}");
+    assert!(
+        err.contains("`rollout.strategy`") && err.contains("canary[:PCT,BAKE]"),
+        "{err}"
+    );
+    let err = load_err("rollout:\n  strategy: canary:150,5m\n");
+    assert!(err.contains("1 to 99"), "{err}");
+    let err = load_err("rollout:\n  max_disagreement_pct: 101\n");
+    assert!(
+        err.contains("`rollout.max_disagreement_pct` is 101, out of range"),
+        "{err}"
+    );
+    let err = load_err("rollout:\n  samples: 0\n");
+    assert!(
+        err.contains("`rollout.samples` is 0, out of range"),
+        "{err}"
+    );
+    let err = load_err("rollout:\n  samples: many\n");
+    assert!(err.contains("qa.yaml:2:12"), "{err}");
+}
+
+#[test]
+fn protected_envs_roll_out_as_a_canary_unless_set() {
+    let prod = Config::load(&repo_envs(), "prod").expect("prod loads");
+    assert_eq!(prod.rollout.strategy.value.to_string(), "canary:10,5m");
+    assert_eq!(prod.rollout.strategy.source, Source::Default);
+    let dev = Config::load(&repo_envs(), "dev").expect("dev loads");
+    assert_eq!(
+        dev.rollout.strategy.value,
+        crate::rollout::Strategy::AllAtOnce
+    );
+    assert_eq!(dev.rollout.tolerance(), 0.05);
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_env(
+        dir.path(),
+        "qa",
+        "rollout:\n  strategy: linear:25,30s\n  max_disagreement_pct: 0\n",
+    );
+    let qa = Config::load(dir.path(), "qa").expect("qa loads");
+    assert_eq!(qa.rollout.strategy.value.to_string(), "linear:25,30s");
+    assert!(matches!(
+        qa.rollout.strategy.source,
+        Source::File { line: 2, .. }
+    ));
+    assert_eq!(qa.rollout.tolerance(), 0.0);
+}

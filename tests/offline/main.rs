@@ -24,5 +24,6 @@ mod openapi_document;
 mod package_zip;
 mod preflight_answers;
 mod rendered_templates;
+mod rollout_answers;
 mod runtime_api_with_awslambdaric;
 mod stack_states;
