@@ -19,5 +19,6 @@ mod image_push;
 mod model_releases;
 mod openapi_export;
 mod preflight;
+mod sagemaker_control_plane;
 mod sdk_wiring;
 mod smoke_gate;

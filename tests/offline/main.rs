@@ -25,4 +25,5 @@ mod package_zip;
 mod preflight_answers;
 mod rendered_templates;
 mod runtime_api_with_awslambdaric;
+mod sagemaker_backend;
 mod stack_states;
