@@ -569,3 +569,36 @@ fn a_model_push_may_replace_the_model_and_roll_out_its_endpoint_config() {
     }
     assert!(!allowed.contains("ApiInvokeEndpointRole"));
 }
+
+#[test]
+fn destroys_receipt_looks_for_the_endpoints_log_group_and_the_stack_declares_it() {
+    let config = load(SERVERLESS).expect("loads");
+    let prefixes = irisctl::destroy::look::log_group_prefixes(&config);
+    assert!(
+        prefixes.contains(&"/aws/sagemaker/Endpoints/iris-qa-endpoint".to_string()),
+        "{prefixes:?}"
+    );
+    let lambda = load("region: us-east-1\n").expect("loads");
+    assert!(
+        !irisctl::destroy::look::log_group_prefixes(&lambda)
+            .iter()
+            .any(|p| p.contains("sagemaker"))
+    );
+    // Everything SageMaker-side is a resource of the service stack, so DeleteStack takes
+    // it; a protected env keeps only the log group, like the function's.
+    let doc = service_doc(SERVERLESS);
+    for (id, r) in doc["Resources"].as_object().expect("resources") {
+        let ty = r["Type"].as_str().expect("type");
+        if ty.starts_with("AWS::SageMaker::") || ty.starts_with("AWS::ApplicationAutoScaling::") {
+            assert!(
+                r.get("DeletionPolicy").is_none(),
+                "{id}: deleted with the stack"
+            );
+        }
+    }
+    let protected = service_doc(&format!("protected: true\n{SERVERLESS}"));
+    assert_eq!(
+        protected["Resources"]["EndpointLogGroup"]["DeletionPolicy"],
+        "RetainExceptOnCreate"
+    );
+}
