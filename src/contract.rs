@@ -50,6 +50,8 @@ pub mod service {
     pub const LIVE_ALIAS_ARN: &str = "LiveAliasArn";
     pub const DEAD_LETTER_QUEUE_URL: &str = "DeadLetterQueueUrl";
     pub const ALARM_TOPIC_ARN: &str = "AlarmTopicArn";
+    /// Only a `backend: sagemaker` env's service stack: its SageMaker endpoint.
+    pub const ENDPOINT_NAME: &str = "EndpointName";
     /// Not an output: the REST API's logical id, whose physical id (the API's id) names
     /// API Gateway's execution log group, read by destroy before the stack goes.
     pub const REST_API_RESOURCE: &str = "RestApi";

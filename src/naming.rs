@@ -99,6 +99,11 @@ pub struct Names {
     pub resource_server: String,
     pub rest_api: String,
     pub dashboard: String,
+    /// The SageMaker endpoint of a `backend: sagemaker` env (at most 63 characters).
+    pub endpoint: String,
+    /// The log group SageMaker writes the endpoint's container logs to
+    /// (`/aws/sagemaker/Endpoints/<endpoint>`), declared by the service stack.
+    pub endpoint_log_group: String,
 }
 
 impl Names {
@@ -142,6 +147,8 @@ impl Names {
             resource_server: format!("{base}-api"),
             rest_api: format!("{base}-api"),
             dashboard: format!("{base}-overview"),
+            endpoint: format!("{base}-endpoint"),
+            endpoint_log_group: format!("/aws/sagemaker/Endpoints/{base}-endpoint"),
             base,
         }
     }

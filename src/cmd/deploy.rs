@@ -95,6 +95,9 @@ async fn deploy(args: Args) -> anyhow::Result<Status> {
         args.common.lock_timeout.limit,
     );
     if let Some(strategy) = args.strategy {
+        if config.is_sagemaker() && strategy.is_gradual() {
+            return Err(Refusal::SafetyGate(crate::rollout::SAGEMAKER_ALL_AT_ONCE.into()).into());
+        }
         deployer.opts.strategy = strategy;
     }
     let target = session.target()?;

@@ -91,7 +91,18 @@ struct EnvStatus {
     /// Where a rollout stands (the service stack's rollout parameters and the alias).
     #[serde(skip_serializing_if = "Option::is_none")]
     rollout: Option<crate::rollout::State>,
+    /// `backend: sagemaker` envs: the endpoint `POST /predict` invokes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoint: Option<EndpointStatus>,
     lock: Option<LockRecord>,
+}
+
+#[derive(Debug, Serialize)]
+struct EndpointStatus {
+    /// The service stack's `EndpointName` output (None: not deployed yet).
+    name: Option<String>,
+    /// `serverless` or `instance`, as the env file says.
+    mode: &'static str,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Status> {
@@ -114,6 +125,10 @@ async fn status(args: Args) -> anyhow::Result<Status> {
         model_version_id: None,
         releases: None,
         rollout: None,
+        endpoint: session.config.is_sagemaker().then(|| EndpointStatus {
+            name: None,
+            mode: session.config.sagemaker.mode.value.as_str(),
+        }),
         lock: None,
     };
     let mut bucket = None;
@@ -161,6 +176,12 @@ async fn status(args: Args) -> anyhow::Result<Status> {
                     }
                     Err(err) => eprintln!("warning: the releases of {function}: {err:#}"),
                 }
+            }
+            if let (Some(endpoint), Some(name)) = (
+                report.endpoint.as_mut(),
+                stack.outputs.get(contract::service::ENDPOINT_NAME),
+            ) {
+                endpoint.name = Some(name.clone());
             }
             if let Some(sha) = stack.parameters.get(contract::pins::MODEL_SHA256) {
                 report.model_sha256 = Some(sha.clone());
@@ -212,6 +233,16 @@ async fn status(args: Args) -> anyhow::Result<Status> {
     );
     if let Some(url) = &report.local_api_url {
         println!("  API URL on this machine: {url}");
+    }
+    if let Some(endpoint) = &report.endpoint {
+        println!(
+            "  SageMaker endpoint ({}): {}",
+            endpoint.mode,
+            endpoint
+                .name
+                .as_deref()
+                .unwrap_or("(none: service stack not deployed)")
+        );
     }
     match &report.model_sha256 {
         Some(sha) => println!(

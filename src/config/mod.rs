@@ -109,6 +109,78 @@ impl std::fmt::Display for Package {
     }
 }
 
+/// What answers `POST /predict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The function's `live` alias (the default).
+    Lambda,
+    /// A SageMaker endpoint serving the same image (`bootstrap serve`); the function stays
+    /// for `GET /model` and batch scoring (docs/decisions.md).
+    Sagemaker,
+}
+
+impl Backend {
+    /// Every value `backend` takes, as written in env files.
+    pub const ALL: [&'static str; 2] = ["lambda", "sagemaker"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Lambda => "lambda",
+            Backend::Sagemaker => "sagemaker",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a SageMaker endpoint gets its compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SagemakerMode {
+    /// Serverless inference: memory and a concurrency cap, billed per request (the default).
+    Serverless,
+    /// Instances of one type, scaled by Application Auto Scaling on invocations per instance.
+    Instance,
+}
+
+impl SagemakerMode {
+    pub const ALL: [&'static str; 2] = ["serverless", "instance"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SagemakerMode::Serverless => "serverless",
+            SagemakerMode::Instance => "instance",
+        }
+    }
+}
+
+impl std::fmt::Display for SagemakerMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `sagemaker.*`: the endpoint of a `backend: sagemaker` env. Only the keys of the chosen
+/// mode may be written; the others keep their defaults and are not rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SagemakerSettings {
+    pub mode: Sourced<SagemakerMode>,
+    /// Serverless: 1024..=6144 in steps of 1024 (ServerlessConfig.MemorySizeInMB).
+    pub memory_mb: Sourced<u32>,
+    /// Serverless: 1..=200 (ServerlessConfig.MaxConcurrency).
+    pub max_concurrency: Sourced<u32>,
+    /// Instance: `ml.<family>.<size>`, x86_64 without local instance storage.
+    pub instance_type: Sourced<String>,
+    pub min_instances: Sourced<u32>,
+    pub max_instances: Sourced<u32>,
+    /// Instance: the target of the TargetTracking policy on
+    /// `SageMakerVariantInvocationsPerInstance` (invocations per instance per minute).
+    pub target_invocations_per_instance: Sourced<u32>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LambdaSettings {
     pub memory_mb: Sourced<u32>,
@@ -153,6 +225,13 @@ pub struct AlarmSettings {
     pub api_5xx: Sourced<u32>,
     pub api_p99_latency_ms: Sourced<u32>,
     pub dlq_messages: Sourced<u32>,
+    /// SageMaker envs: the endpoint's Invocation4XXErrors per period (bad input the
+    /// container refused).
+    pub endpoint_4xx: Sourced<u32>,
+    /// SageMaker envs: the endpoint's Invocation5XXErrors per period.
+    pub endpoint_5xx: Sourced<u32>,
+    /// SageMaker envs: p99 of the endpoint's ModelLatency, in ms (the metric is in µs).
+    pub endpoint_p99_model_latency_ms: Sourced<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,6 +321,9 @@ pub struct Config {
     pub repository: RepositorySettings,
     pub batch: BatchSettings,
     pub rollout: RolloutSettings,
+    /// `lambda` (default) or `sagemaker`: what answers `POST /predict`.
+    pub backend: Sourced<Backend>,
+    pub sagemaker: SagemakerSettings,
     pub names: Names,
 }
 
@@ -265,6 +347,10 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         envname::check_name(env)?;
         resolve::resolve(env, kind, file, text)
+    }
+
+    pub fn is_sagemaker(&self) -> bool {
+        self.backend.value == Backend::Sagemaker
     }
 
     pub fn is_ephemeral(&self) -> bool {

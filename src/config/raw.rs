@@ -28,6 +28,21 @@ pub(crate) struct RawEnv {
     pub repository: Option<RawRepository>,
     pub batch: Option<RawBatch>,
     pub rollout: Option<RawRollout>,
+    pub backend: Field<String>,
+    pub sagemaker: Option<Spanned<RawSagemaker>>,
+}
+
+/// `sagemaker:`: the endpoint of a `backend: sagemaker` env.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSagemaker {
+    pub mode: Field<String>,
+    pub memory_mb: Field<u32>,
+    pub max_concurrency: Field<u32>,
+    pub instance_type: Field<String>,
+    pub min_instances: Field<u32>,
+    pub max_instances: Field<u32>,
+    pub target_invocations_per_instance: Field<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -81,6 +96,9 @@ pub(crate) struct RawAlarms {
     pub api_5xx: Field<u32>,
     pub api_p99_latency_ms: Field<u32>,
     pub dlq_messages: Field<u32>,
+    pub endpoint_4xx: Field<u32>,
+    pub endpoint_5xx: Field<u32>,
+    pub endpoint_p99_model_latency_ms: Field<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -136,6 +154,8 @@ pub(crate) const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "repository",
             "batch",
             "rollout",
+            "backend",
+            "sagemaker",
         ],
     ),
     (
@@ -171,6 +191,9 @@ pub(crate) const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "api_5xx",
             "api_p99_latency_ms",
             "dlq_messages",
+            "endpoint_4xx",
+            "endpoint_5xx",
+            "endpoint_p99_model_latency_ms",
         ],
     ),
     ("logs", &["retention_days"]),
@@ -188,6 +211,18 @@ pub(crate) const KNOWN_KEYS: &[(&str, &[&str])] = &[
     ("repository", &["keep_images"]),
     ("batch", &["max_rows", "max_mb"]),
     ("rollout", &["strategy", "max_disagreement_pct", "samples"]),
+    (
+        "sagemaker",
+        &[
+            "mode",
+            "memory_mb",
+            "max_concurrency",
+            "instance_type",
+            "min_instances",
+            "max_instances",
+            "target_invocations_per_instance",
+        ],
+    ),
 ];
 
 /// Keys env files used to take, with what replaced each: a file that still sets one gets

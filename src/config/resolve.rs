@@ -10,9 +10,9 @@ use super::checks::{is_account_id, is_email, is_project, is_region, tag_problem}
 use super::error::ConfigError;
 use super::raw::{Field, RETIRED_KEYS, RawEnv};
 use super::{
-    AlarmSettings, ApiSettings, AuthMode, AuthSettings, BatchSettings, Config, EnvKind,
-    LambdaSettings, LogSettings, Package, RepositorySettings, RolloutSettings, Source, Sourced,
-    StorageSettings,
+    AlarmSettings, ApiSettings, AuthMode, AuthSettings, Backend, BatchSettings, Config, EnvKind,
+    LambdaSettings, LogSettings, Package, RepositorySettings, RolloutSettings, SagemakerMode,
+    SagemakerSettings, Source, Sourced, StorageSettings,
 };
 use crate::naming::Names;
 
@@ -357,6 +357,22 @@ pub(crate) fn resolve(
     if let Some(spanned) = p99_field.as_ref().filter(|s| s.value >= timeout_ms) {
         return Err(cx.error(spanned, format!("`alarms.lambda_p99_duration_ms` is {}, but the Lambda times out at {timeout_ms} ms, so the alarm could never fire", spanned.value)));
     }
+    let endpoint_alarm_keys = [
+        (
+            "alarms.endpoint_4xx",
+            al.endpoint_4xx.as_ref().map(|s| s.referenced),
+        ),
+        (
+            "alarms.endpoint_5xx",
+            al.endpoint_5xx.as_ref().map(|s| s.referenced),
+        ),
+        (
+            "alarms.endpoint_p99_model_latency_ms",
+            al.endpoint_p99_model_latency_ms
+                .as_ref()
+                .map(|s| s.referenced),
+        ),
+    ];
     let alarms = AlarmSettings {
         emails,
         period_s: cx.number(al.period_s, 60, "alarms.period_s", 10..=86_400)?,
@@ -393,6 +409,15 @@ pub(crate) fn resolve(
             1..=29_000,
         )?,
         dlq_messages: cx.number(al.dlq_messages, 1, "alarms.dlq_messages", 1..=100_000)?,
+        endpoint_4xx: cx.number(al.endpoint_4xx, 10, "alarms.endpoint_4xx", 1..=100_000)?,
+        endpoint_5xx: cx.number(al.endpoint_5xx, 1, "alarms.endpoint_5xx", 1..=100_000)?,
+        endpoint_p99_model_latency_ms: cx.number(
+            al.endpoint_p99_model_latency_ms,
+            1000,
+            "alarms.endpoint_p99_model_latency_ms",
+            // InvokeEndpoint gives the container 60 s to answer.
+            1..=60_000,
+        )?,
     };
 
     let retention_days = match raw.logs.and_then(|l| l.retention_days) {
@@ -460,7 +485,21 @@ pub(crate) fn resolve(
     )?;
 
     let batch = resolve_batch(&cx, raw.batch.unwrap_or_default(), &lambda)?;
-    let rollout = resolve_rollout(&cx, raw.rollout.unwrap_or_default(), protected.value)?;
+
+    let (backend, sagemaker) = resolve_backend(
+        &cx,
+        raw.backend,
+        raw.sagemaker,
+        &lambda,
+        &emulator,
+        &endpoint_alarm_keys,
+    )?;
+    let rollout = resolve_rollout(
+        &cx,
+        raw.rollout.unwrap_or_default(),
+        protected.value,
+        backend.value == Backend::Sagemaker,
+    )?;
 
     let names = Names::derive(&project.value, env, &region.value);
     Ok(Config {
@@ -483,25 +522,33 @@ pub(crate) fn resolve(
         repository: RepositorySettings { keep_images },
         batch,
         rollout,
+        backend,
+        sagemaker,
         names,
     })
 }
 
 /// `rollout.*`: the strategy as `--strategy` takes it (default by `protected`), the
-/// tolerance in whole percent and the sample size.
+/// tolerance in whole percent and the sample size. A sagemaker env rolls out all at once:
+/// its `POST /predict` is the endpoint's, which SageMaker itself updates blue/green, so a
+/// canary of the function's alias would not move the traffic it claims to.
 fn resolve_rollout(
     cx: &Ctx<'_>,
     r: super::raw::RawRollout,
     protected: bool,
+    sagemaker: bool,
 ) -> Result<RolloutSettings, ConfigError> {
     let strategy = match r.strategy {
         Some(spanned) => {
             let parsed = crate::rollout::Strategy::parse(&spanned.value)
                 .map_err(|why| cx.error(&spanned, format!("`rollout.strategy`: {why}")))?;
+            if sagemaker && parsed.is_gradual() {
+                return Err(cx.error(&spanned, crate::rollout::SAGEMAKER_ALL_AT_ONCE));
+            }
             Sourced::new(parsed, cx.source(&spanned))
         }
         None => Sourced::new(
-            crate::rollout::Strategy::default_for(protected),
+            crate::rollout::Strategy::default_for(protected && !sagemaker),
             Source::Default,
         ),
     };
@@ -515,6 +562,209 @@ fn resolve_rollout(
         )?,
         samples: cx.number(r.samples, 200, "rollout.samples", 1..=5000)?,
     })
+}
+
+/// ServerlessConfig.MemorySizeInMB takes 1024, 2048, ... 6144 (CreateEndpointConfig,
+/// ProductionVariantServerlessConfig).
+const SERVERLESS_MEMORY_MB: [u32; 6] = [1024, 2048, 3072, 4096, 5120, 6144];
+/// ProductionVariantServerlessConfig.MaxConcurrency: 1..=200.
+const SERVERLESS_MAX_CONCURRENCY: u32 = 200;
+
+/// `backend` and `sagemaker.*`. A sagemaker env serves the function's image, so it needs
+/// `lambda.package: image`; it cannot be an emulator env (LocalStack's CloudFormation has
+/// no SageMaker). The `sagemaker:` block, and the endpoint's alarm thresholds, only apply
+/// to a sagemaker env, and each mode's keys only to that mode.
+fn resolve_backend(
+    cx: &Ctx<'_>,
+    field: Field<String>,
+    block: Option<Spanned<super::raw::RawSagemaker>>,
+    lambda: &LambdaSettings,
+    emulator: &Sourced<bool>,
+    endpoint_alarm_keys: &[(&str, Option<serde_saphyr::Location>)],
+) -> Result<(Sourced<Backend>, SagemakerSettings), ConfigError> {
+    let at = |loc: &serde_saphyr::Location, message: String| {
+        ConfigError::at(cx.file, loc.line(), loc.column(), message)
+    };
+    let chosen = cx.one_of(field.clone(), "lambda", "backend", &Backend::ALL)?;
+    let backend = Sourced::new(
+        if chosen.value == "sagemaker" {
+            Backend::Sagemaker
+        } else {
+            Backend::Lambda
+        },
+        chosen.source,
+    );
+    if backend.value == Backend::Lambda {
+        if let Some(spanned) = &block {
+            return Err(at(
+                &spanned.referenced,
+                "`sagemaker:` only applies with `backend: sagemaker`; set that, or remove the block"
+                    .into(),
+            ));
+        }
+        if let Some((key, Some(loc))) = endpoint_alarm_keys.iter().find(|(_, l)| l.is_some()) {
+            return Err(at(
+                loc,
+                format!("`{key}` only applies with `backend: sagemaker`; remove it"),
+            ));
+        }
+    }
+    if let Some(spanned) = field
+        .as_ref()
+        .filter(|_| backend.value == Backend::Sagemaker)
+    {
+        if emulator.value {
+            return Err(cx.error(spanned, "`backend: sagemaker` cannot run on the emulators: LocalStack's CloudFormation has no SageMaker (docs/emulator-gaps.md); use it in a real env"));
+        }
+        if lambda.package.value != Package::Image {
+            return Err(cx.error(spanned, "`backend: sagemaker` serves the function's image (`bootstrap serve`), so it needs `lambda.package: image` in the `lambda:` block"));
+        }
+    }
+    let raw = block.map(|b| b.value).unwrap_or_default();
+    let mode = {
+        let chosen = cx.one_of(
+            raw.mode,
+            "serverless",
+            "sagemaker.mode",
+            &SagemakerMode::ALL,
+        )?;
+        let value = if chosen.value == "instance" {
+            SagemakerMode::Instance
+        } else {
+            SagemakerMode::Serverless
+        };
+        Sourced::new(value, chosen.source)
+    };
+    let wrong_mode = |key: &str, loc: Option<serde_saphyr::Location>, only: SagemakerMode| match loc
+    {
+        Some(loc) if mode.value != only => Err(at(
+            &loc,
+            format!(
+                "`sagemaker.{key}` only applies with `sagemaker.mode: {only}` (this env's mode is {}); remove it",
+                mode.value
+            ),
+        )),
+        _ => Ok(()),
+    };
+    let loc = |f: &Field<u32>| f.as_ref().map(|s| s.referenced);
+    wrong_mode("memory_mb", loc(&raw.memory_mb), SagemakerMode::Serverless)?;
+    wrong_mode(
+        "max_concurrency",
+        loc(&raw.max_concurrency),
+        SagemakerMode::Serverless,
+    )?;
+    wrong_mode(
+        "instance_type",
+        raw.instance_type.as_ref().map(|s| s.referenced),
+        SagemakerMode::Instance,
+    )?;
+    wrong_mode(
+        "min_instances",
+        loc(&raw.min_instances),
+        SagemakerMode::Instance,
+    )?;
+    wrong_mode(
+        "max_instances",
+        loc(&raw.max_instances),
+        SagemakerMode::Instance,
+    )?;
+    wrong_mode(
+        "target_invocations_per_instance",
+        loc(&raw.target_invocations_per_instance),
+        SagemakerMode::Instance,
+    )?;
+
+    if let Some(spanned) = raw
+        .memory_mb
+        .as_ref()
+        .filter(|s| !SERVERLESS_MEMORY_MB.contains(&s.value))
+    {
+        return Err(cx.error(
+            spanned,
+            format!(
+                "`sagemaker.memory_mb` is {}; serverless inference takes {:?} (1024 MB steps)",
+                spanned.value, SERVERLESS_MEMORY_MB
+            ),
+        ));
+    }
+    let memory_mb = cx.value(raw.memory_mb, SERVERLESS_MEMORY_MB[0]);
+    let max_concurrency = cx.number(
+        raw.max_concurrency,
+        10,
+        "sagemaker.max_concurrency",
+        1..=SERVERLESS_MAX_CONCURRENCY,
+    )?;
+    let instance_type = cx.checked(
+        raw.instance_type,
+        "ml.c5.large",
+        "sagemaker.instance_type",
+        "use a CPU SageMaker hosting type `ml.<c|m|r|t><generation>.<size>` (e.g. \
+         ml.c5.large, ml.m5.xlarge): the image computes on CPU, its bootstrap is x86_64 (no \
+         Graviton `g` family), and the endpoint's volume is encrypted with the env's key, \
+         which AWS refuses for types with local NVMe storage (no `d` family)",
+        is_endpoint_instance_type,
+    )?;
+    let min_field = raw.min_instances.clone();
+    let max_field = raw.max_instances.clone();
+    let min_instances = cx.number(raw.min_instances, 1, "sagemaker.min_instances", 1..=100)?;
+    let max_instances = cx.number(raw.max_instances, 2, "sagemaker.max_instances", 1..=100)?;
+    if min_instances.value > max_instances.value {
+        let message = format!(
+            "`sagemaker.min_instances` {} is more than `sagemaker.max_instances` {}",
+            min_instances.value, max_instances.value
+        );
+        return Err(match (min_field.as_ref(), max_field.as_ref()) {
+            (Some(spanned), _) => cx.error(spanned, message),
+            (None, Some(spanned)) => cx.error(spanned, message),
+            (None, None) => unreachable!("the defaults are in order"),
+        });
+    }
+    let target_invocations_per_instance = cx.number(
+        raw.target_invocations_per_instance,
+        1000,
+        "sagemaker.target_invocations_per_instance",
+        1..=1_000_000,
+    )?;
+    Ok((
+        backend,
+        SagemakerSettings {
+            mode,
+            memory_mb,
+            max_concurrency,
+            instance_type,
+            min_instances,
+            max_instances,
+            target_invocations_per_instance,
+        },
+    ))
+}
+
+/// `ml.<family>.<size>` of a CPU family (`c`, `m`, `r`, `t`: the image computes on CPU, so
+/// GPU and accelerator families would only cost) whose attributes after the generation
+/// digit have no `g` (Graviton: arm64) and no `d` (local NVMe storage, where
+/// CreateEndpointConfig refuses `KmsKeyId`): `ml.c5.large`, `ml.m6i.xlarge`, `ml.t2.medium`.
+pub(crate) fn is_endpoint_instance_type(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('.').collect();
+    let [ml, family, size] = parts.as_slice() else {
+        return false;
+    };
+    let mut chars = family.chars();
+    let (Some(class), Some(generation)) = (chars.next(), chars.next()) else {
+        return false;
+    };
+    let attributes: String = chars.skip_while(char::is_ascii_digit).collect();
+    let lower_alnum = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    };
+    *ml == "ml"
+        && "cmrt".contains(class)
+        && generation.is_ascii_digit()
+        && lower_alnum(family)
+        && lower_alnum(size)
+        && !attributes.contains('g')
+        && !attributes.contains('d')
 }
 
 /// Bytes of memory one batch row can take in the function: the parsed row and its output

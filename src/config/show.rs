@@ -131,6 +131,15 @@ pub(crate) fn entries(c: &Config) -> Vec<Entry> {
         &al.api_p99_latency_ms,
     );
     row(&mut out, "alarms.dlq_messages", &al.dlq_messages);
+    if c.is_sagemaker() {
+        row(&mut out, "alarms.endpoint_4xx", &al.endpoint_4xx);
+        row(&mut out, "alarms.endpoint_5xx", &al.endpoint_5xx);
+        row(
+            &mut out,
+            "alarms.endpoint_p99_model_latency_ms",
+            &al.endpoint_p99_model_latency_ms,
+        );
+    }
     row(&mut out, "logs.retention_days", &c.logs.retention_days);
     let s = &c.storage;
     row(
@@ -175,6 +184,27 @@ pub(crate) fn entries(c: &Config) -> Vec<Entry> {
         &c.rollout.max_disagreement_pct,
     );
     row(&mut out, "rollout.samples", &c.rollout.samples);
+    row(&mut out, "backend", &c.backend);
+    if c.is_sagemaker() {
+        let sm = &c.sagemaker;
+        row(&mut out, "sagemaker.mode", &sm.mode);
+        match sm.mode.value {
+            super::SagemakerMode::Serverless => {
+                row(&mut out, "sagemaker.memory_mb", &sm.memory_mb);
+                row(&mut out, "sagemaker.max_concurrency", &sm.max_concurrency);
+            }
+            super::SagemakerMode::Instance => {
+                row(&mut out, "sagemaker.instance_type", &sm.instance_type);
+                row(&mut out, "sagemaker.min_instances", &sm.min_instances);
+                row(&mut out, "sagemaker.max_instances", &sm.max_instances);
+                row(
+                    &mut out,
+                    "sagemaker.target_invocations_per_instance",
+                    &sm.target_invocations_per_instance,
+                );
+            }
+        }
+    }
     let n = &c.names;
     let why = "project + env";
     derived(
@@ -206,6 +236,9 @@ pub(crate) fn entries(c: &Config) -> Vec<Entry> {
     }
     derived(&mut out, "names.function", n.function.clone(), why);
     derived(&mut out, "names.repository", n.repository.clone(), why);
+    if c.is_sagemaker() {
+        derived(&mut out, "names.endpoint", n.endpoint.clone(), why);
+    }
     derived(
         &mut out,
         "names.dead_letter_queue",

@@ -247,7 +247,7 @@ fn every_repo_env_loads() {
     }
     assert_eq!(
         named_envs(&repo_envs()),
-        ["dev", "local", "prod", "staging"]
+        ["dev", "dev-sagemaker", "local", "prod", "staging"]
     );
     let prod = Config::load(&repo_envs(), "prod").expect("prod");
     assert!(prod.protected.value);
@@ -432,4 +432,98 @@ fn protected_envs_roll_out_as_a_canary_unless_set() {
         Source::File { line: 2, .. }
     ));
     assert_eq!(qa.rollout.tolerance(), 0.0);
+}
+
+#[test]
+fn backend_defaults_to_lambda_and_sagemaker_settings_know_their_source() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_env(dir.path(), "qa", "region: us-east-1\n");
+    let lambda = Config::load(dir.path(), "qa").expect("loads");
+    assert_eq!(lambda.backend.value, Backend::Lambda);
+    assert_eq!(lambda.backend.source, Source::Default);
+    assert!(!lambda.is_sagemaker());
+    assert!(
+        !lambda
+            .entries()
+            .iter()
+            .any(|e| e.key.starts_with("sagemaker."))
+    );
+
+    write_env(
+        dir.path(),
+        "qa",
+        "lambda:\n  package: image\nbackend: sagemaker\nsagemaker:\n  max_concurrency: 20\n",
+    );
+    let sm = Config::load(dir.path(), "qa").expect("loads");
+    assert_eq!(sm.backend.value, Backend::Sagemaker);
+    assert!(sm.backend.source.to_string().contains("qa.yaml:3:10"));
+    assert_eq!(sm.sagemaker.mode.value, SagemakerMode::Serverless);
+    assert_eq!(sm.sagemaker.mode.source, Source::Default);
+    assert_eq!(sm.sagemaker.memory_mb.value, 1024);
+    assert_eq!(sm.sagemaker.max_concurrency.value, 20);
+    assert!(
+        sm.sagemaker
+            .max_concurrency
+            .source
+            .to_string()
+            .contains("qa.yaml:5:20")
+    );
+    // config show lists the mode's keys only.
+    let keys: Vec<String> = sm.entries().into_iter().map(|e| e.key).collect();
+    for key in [
+        "backend",
+        "sagemaker.mode",
+        "sagemaker.memory_mb",
+        "sagemaker.max_concurrency",
+        "alarms.endpoint_5xx",
+        "names.endpoint",
+    ] {
+        assert!(keys.iter().any(|k| k == key), "{key} in {keys:?}");
+    }
+    assert!(!keys.iter().any(|k| k == "sagemaker.instance_type"));
+    assert_eq!(sm.names.endpoint, "iris-qa-endpoint");
+}
+
+#[test]
+fn endpoint_instance_types_are_x86_cpu_types_without_local_storage() {
+    use super::resolve::is_endpoint_instance_type as ok;
+    for good in [
+        "ml.c5.large",
+        "ml.m5.xlarge",
+        "ml.m6i.2xlarge",
+        "ml.t2.medium",
+        "ml.r7i.large",
+    ] {
+        assert!(ok(good), "{good}");
+    }
+    for bad in [
+        "c5.large",
+        "ml.c5",
+        "ml.c5.large.x",
+        "ML.C5.LARGE",
+        "ml.m6g.large",
+        "ml.c7gn.xlarge",
+        "ml.m5d.large",
+        "ml.c6id.large",
+        "ml.g4dn.xlarge",
+        "ml.g5.xlarge",
+        "ml.p3.2xlarge",
+        "ml.inf1.xlarge",
+        "ml.cx.large",
+        "",
+    ] {
+        assert!(!ok(bad), "{bad}");
+    }
+}
+
+#[test]
+fn a_sagemaker_env_rolls_out_all_at_once() {
+    let dev = Config::load(&repo_envs(), "dev-sagemaker").expect("dev-sagemaker loads");
+    assert_eq!(
+        dev.rollout.strategy.value,
+        crate::rollout::Strategy::AllAtOnce
+    );
+    let text = std::fs::read_to_string(repo_envs().join("dev-sagemaker.yaml")).expect("read");
+    let err = load_err(&format!("{text}rollout:\n  strategy: canary:10,5m\n"));
+    assert!(err.contains("rolls out all at once"), "{err}");
 }

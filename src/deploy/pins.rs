@@ -26,6 +26,10 @@ use crate::stack::state::settled_healthy;
 /// The service template's release resources (templates/service/function.yaml.j2).
 pub const RELEASE_VERSION: &str = "ReleaseVersion";
 pub const LIVE_ALIAS: &str = "LiveAlias";
+/// A sagemaker env's model (templates/service/endpoint.yaml.j2), and what follows it: a
+/// replaced model is a new endpoint config, which updates the endpoint.
+pub const SAGEMAKER_MODEL: &str = "Model";
+pub const FOLLOW_THE_MODEL: [&str; 2] = ["EndpointConfig", "Endpoint"];
 
 /// What a pins update did.
 #[derive(Debug, Clone, Serialize)]
@@ -51,6 +55,9 @@ pub fn touched_by_pins(template: &Value, pins: &[&str]) -> BTreeSet<String> {
     }
     if ids.contains(RELEASE_VERSION) {
         ids.insert(LIVE_ALIAS.to_owned());
+    }
+    if ids.contains(SAGEMAKER_MODEL) {
+        ids.extend(FOLLOW_THE_MODEL.map(str::to_owned));
     }
     ids
 }

@@ -70,10 +70,16 @@ pub struct Seen {
 /// The log-group prefixes of an env: its function's group and its API's groups. Each
 /// ends where the env's name does (`-` after the base), so `pr-1` never matches `pr-10`.
 pub fn log_group_prefixes(config: &Config) -> Vec<String> {
-    vec![
+    let mut prefixes = vec![
         config.names.function_log_group.clone(),
         format!("/aws/apigateway/{}-", config.names.base),
-    ]
+    ];
+    // A sagemaker env's container logs (the service stack declares the group; SageMaker
+    // would otherwise create it itself and leave it behind).
+    if config.is_sagemaker() {
+        prefixes.push(config.names.endpoint_log_group.clone());
+    }
+    prefixes
 }
 
 /// The execution log group API Gateway writes a stage's logs to.

@@ -183,7 +183,12 @@ pub async fn names(clients: &Clients, config: &Config, account: &str) -> Vec<Nam
         });
     }
 
-    for name in [&n.function_log_group, &n.access_log_group] {
+    let mut log_groups = vec![&n.function_log_group, &n.access_log_group];
+    // A sagemaker env's container log group has a fixed name too (SageMaker's own).
+    if config.is_sagemaker() {
+        log_groups.push(&n.endpoint_log_group);
+    }
+    for name in log_groups {
         let exists = logs::log_group_exists(&clients.logs, name)
             .await
             .map_err(text);

@@ -268,13 +268,29 @@ mod tests {
                     s["Condition"]["StringEquals"]["aws:ResourceTag/irisctl:project"].is_object()
                 })
                 .collect();
-            assert_eq!(tagged.len(), 2, "{id}: keys and pools");
+            assert_eq!(tagged.len(), 3, "{id}: keys, pools, SageMaker models");
             for s in tagged {
                 assert_eq!(
                     s["Condition"]["StringLike"]["aws:ResourceTag/irisctl:env"],
                     env
                 );
             }
+            // What CloudFormation creates with the stack's tags: only with the env's tag.
+            let created: Vec<_> = statements(id)
+                .into_iter()
+                .filter(|s| {
+                    s["Condition"]["StringEquals"]["aws:RequestTag/irisctl:project"].is_object()
+                })
+                .collect();
+            assert_eq!(
+                created.len(),
+                1,
+                "{id}: SageMaker models and endpoint configs"
+            );
+            assert_eq!(
+                created[0]["Condition"]["StringLike"]["aws:RequestTag/irisctl:env"],
+                env
+            );
         }
         let plain = cfn::parse(&render("us-east-1").expect("renders").body).expect("parses");
         assert!(plain["Resources"].get("DeployPolicyStaging").is_none());
@@ -322,7 +338,13 @@ mod tests {
     /// is scoped to the project's names, or to its tagged keys and pools.
     #[test]
     fn the_deployer_policy_is_scoped_to_the_project() {
-        const ONLY_ON_STAR: [&str; 9] = [
+        const ONLY_ON_STAR: [&str; 15] = [
+            "application-autoscaling:RegisterScalableTarget",
+            "application-autoscaling:DeregisterScalableTarget",
+            "application-autoscaling:DescribeScalableTargets",
+            "application-autoscaling:PutScalingPolicy",
+            "application-autoscaling:DeleteScalingPolicy",
+            "application-autoscaling:DescribeScalingPolicies",
             "cloudformation:DescribeStacks",
             "cloudformation:ListStacks",
             "kms:CreateKey",
@@ -364,6 +386,12 @@ mod tests {
                     || statement["Condition"]["StringEquals"]
                         .get("aws:ResourceTag/irisctl:project")
                         .is_some()
+                    || statement["Condition"]["StringEquals"]
+                        .get("aws:RequestTag/irisctl:project")
+                        .is_some()
+                    || pattern.ends_with(
+                        "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+                    )
                     || pattern.contains("apigateway:")
                     || pattern.contains("API-Gateway-Execution-Logs_")
                     || pattern.contains("managedruleset");

@@ -134,9 +134,49 @@ pub(crate) fn build(config: &Config, variant: Variant) -> Value {
             &json!([{"name": "QueueName", "value": "!GetAtt DeadLetterQueue.QueueName"}]),
         ),
     ];
+    let mut metric_alarms = metric_alarms;
+    if c.is_sagemaker() {
+        let endpoint_dims = json!([
+            {"name": "EndpointName", "value": "!GetAtt Endpoint.EndpointName"},
+            {"name": "VariantName", "value": ENDPOINT_VARIANT},
+        ]);
+        metric_alarms.extend([
+            alarm(
+                "Endpoint4xxAlarm",
+                "the SageMaker endpoint's container refused requests (4XX)",
+                "AWS/SageMaker",
+                "Invocation4XXErrors",
+                "Sum",
+                al.endpoint_4xx.value,
+                &endpoint_dims,
+            ),
+            alarm(
+                "Endpoint5xxAlarm",
+                "the SageMaker endpoint's container failed requests (5XX)",
+                "AWS/SageMaker",
+                "Invocation5XXErrors",
+                "Sum",
+                al.endpoint_5xx.value,
+                &endpoint_dims,
+            ),
+            // ModelLatency is in microseconds.
+            alarm(
+                "EndpointModelLatencyP99Alarm",
+                "p99 model latency of the SageMaker endpoint is high (microseconds)",
+                "AWS/SageMaker",
+                "ModelLatency",
+                "p99",
+                al.endpoint_p99_model_latency_ms.value * 1000,
+                &endpoint_dims,
+            ),
+        ]);
+    }
+    // `POST /predict` goes to the env's backend; `GET /model` always to the function,
+    // which a sagemaker env keeps for it and for batch scoring.
+    let predict_backend = c.backend.value.as_str();
     let methods = json!([
-        {"id": "PredictMethod", "resource": "PredictResource", "verb": "POST", "path": "predict", "validate_body": true},
-        {"id": "ModelMethod", "resource": "ModelResource", "verb": "GET", "path": "model", "validate_body": false},
+        {"id": "PredictMethod", "resource": "PredictResource", "verb": "POST", "path": "predict", "validate_body": true, "backend": predict_backend},
+        {"id": "ModelMethod", "resource": "ModelResource", "verb": "GET", "path": "model", "validate_body": false, "backend": "lambda"},
     ]);
     let error_template = r#"{"error":{"code":"$context.error.responseType","message":$context.error.messageString},"requestId":"$context.requestId"}"#;
     // Retry-After takes a static value here: a quoted literal in a gateway response header.
@@ -177,8 +217,36 @@ pub(crate) fn build(config: &Config, variant: Variant) -> Value {
         "description_prefix": crate::release::DESCRIPTION_PREFIX,
         "config_digest": crate::release::config_digest(&lambda, &batch, &c.names.function),
     });
+    let sm = &c.sagemaker;
+    let sagemaker = json!({
+        "mode": sm.mode.value.as_str(),
+        "variant": ENDPOINT_VARIANT,
+        "memory_mb": sm.memory_mb.value,
+        "max_concurrency": sm.max_concurrency.value,
+        "instance_type": sm.instance_type.value,
+        "min_instances": sm.min_instances.value,
+        "max_instances": sm.max_instances.value,
+        "target_invocations_per_instance": sm.target_invocations_per_instance.value,
+    });
+    let endpoint_error = |code: &str, message: &str| {
+        format!(
+            r#"{{"error":{{"code":"{code}","message":"{message}"}},"requestId":"$context.requestId"}}"#
+        )
+    };
+    let endpoint_integration = json!({
+        // The container's answer as it gave it: its status and its `ApiError` body.
+        "model_error_template": "#set($context.responseOverride.status = $input.path('$.OriginalStatusCode'))$input.path('$.OriginalMessage')",
+        "unavailable_template": endpoint_error("endpoint_unavailable", "the model endpoint is busy or starting; retry after the Retry-After seconds"),
+        "failed_template": endpoint_error("internal_error", "the model endpoint could not be invoked"),
+        "retry_after_s": RETRY_AFTER_S,
+        // Every 4XX and 5XX status but 424 (the container's own answer), 429 and 503.
+        "other_error_pattern": r"4(0\d|1\d|2[0-35-8]|[3-9]\d)|5(0[0-24-9]|[1-9]\d)",
+    });
     json!({
         "env": c.env,
+        "backend": c.backend.value.as_str(),
+        "sagemaker": sagemaker,
+        "endpoint_integration": endpoint_integration,
         "project": c.project.value,
         "protected": c.protected.value,
         "emulator": c.emulator.value,
@@ -198,6 +266,8 @@ pub(crate) fn build(config: &Config, variant: Variant) -> Value {
             "resource_server": c.names.resource_server,
             "rest_api": c.names.rest_api,
             "dashboard": c.names.dashboard,
+            "endpoint": c.names.endpoint,
+            "endpoint_log_group": c.names.endpoint_log_group,
         },
         "lambda": lambda,
         "api": {
@@ -242,6 +312,10 @@ pub(crate) fn build(config: &Config, variant: Variant) -> Value {
         "dashboard_body": dashboard_body(api_name, stage, &model_load_namespace(c)),
     })
 }
+
+/// The one production variant of a sagemaker env's endpoint (alarm dimensions and the
+/// auto scaling resource id name it).
+pub const ENDPOINT_VARIANT: &str = "primary";
 
 /// Seconds a client is told to wait (Retry-After) after a 429 or 503.
 pub const RETRY_AFTER_S: u32 = 1;

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::cfn;
 
 /// Resource types whose name property is their identity, with that property.
-pub const NAME_PROPERTIES: [(&str, &str); 13] = [
+pub const NAME_PROPERTIES: [(&str, &str); 14] = [
     ("AWS::S3::Bucket", "BucketName"),
     ("AWS::KMS::Alias", "AliasName"),
     ("AWS::ECR::Repository", "RepositoryName"),
@@ -27,6 +27,7 @@ pub const NAME_PROPERTIES: [(&str, &str); 13] = [
     ("AWS::Cognito::UserPoolResourceServer", "Identifier"),
     ("AWS::IAM::Role", "RoleName"),
     ("AWS::WAFv2::WebACL", "Name"),
+    ("AWS::SageMaker::Endpoint", "EndpointName"),
 ];
 
 /// Logical id → name property of every custom-named resource in `body`.

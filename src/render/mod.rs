@@ -41,7 +41,7 @@ pub const TEMPLATES: [(StackKind, &str, &str); 3] = [
 
 /// The service template's partials, one per concern, by the name its `{% include %}`s
 /// use. The API definition is one of them ([`api_definition::API_PARTIAL`]).
-pub const SERVICE_PARTIALS: [(&str, &str); 4] = [
+pub const SERVICE_PARTIALS: [(&str, &str); 5] = [
     (
         "service/function.yaml.j2",
         include_str!("../../templates/service/function.yaml.j2"),
@@ -57,6 +57,10 @@ pub const SERVICE_PARTIALS: [(&str, &str); 4] = [
     (
         "service/alarms.yaml.j2",
         include_str!("../../templates/service/alarms.yaml.j2"),
+    ),
+    (
+        "service/endpoint.yaml.j2",
+        include_str!("../../templates/service/endpoint.yaml.j2"),
     ),
 ];
 

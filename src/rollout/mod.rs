@@ -28,6 +28,12 @@ pub use run::{Outcome, RolloutReport};
 pub use strategy::{DEFAULT_CANARY, DEFAULT_LINEAR, MAX_BAKE, Step, Strategy};
 
 use crate::contract::rollout as params;
+
+/// Why a sagemaker env takes no gradual strategy.
+pub const SAGEMAKER_ALL_AT_ONCE: &str = "a `backend: sagemaker` env rolls out all at once: \
+    its POST /predict is served by the SageMaker endpoint, whose update SageMaker runs \
+    blue/green itself, and a canary of the function's alias would not move that traffic; \
+    use `--strategy all-at-once` (the default there)";
 use crate::deploy::pins::RELEASE_VERSION;
 use crate::release::Published;
 

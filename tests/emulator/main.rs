@@ -20,5 +20,6 @@ mod model_releases;
 mod openapi_export;
 mod preflight;
 mod rollouts;
+mod sagemaker_control_plane;
 mod sdk_wiring;
 mod smoke_gate;

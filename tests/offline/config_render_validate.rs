@@ -118,7 +118,7 @@ fn unknown_and_invalid_env_names_exit_non_zero() {
     let o = irisctl(&["validate", "--env", "qa"], &repo_envs());
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("known envs: dev, local, prod, staging"),
+        stderr(&o).contains("known envs: dev, dev-sagemaker, local, prod, staging"),
         "{}",
         stderr(&o)
     );

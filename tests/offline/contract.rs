@@ -88,7 +88,13 @@ fn contract_outputs(config: &Config, kind: StackKind) -> BTreeSet<String> {
             outputs
         }
         StackKind::Auth => set(&auth::OUTPUTS),
-        StackKind::Service => set(&service::OUTPUTS),
+        StackKind::Service => {
+            let mut outputs = set(&service::OUTPUTS);
+            if config.is_sagemaker() {
+                outputs.insert(service::ENDPOINT_NAME.to_string());
+            }
+            outputs
+        }
     }
 }
 

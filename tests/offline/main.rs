@@ -26,4 +26,5 @@ mod preflight_answers;
 mod rendered_templates;
 mod rollout_answers;
 mod runtime_api_with_awslambdaric;
+mod sagemaker_backend;
 mod stack_states;

@@ -165,7 +165,7 @@ fn cloudformation(
     let template = mock!(Client::get_template)
         .then_output(|| GetTemplateOutput::builder().template_body(TEMPLATE).build());
     let create = mock!(Client::create_change_set)
-        .match_requests(move |input| accept(input))
+        .match_requests(accept)
         .then_output(|| {
             CreateChangeSetOutput::builder()
                 .id("cs")

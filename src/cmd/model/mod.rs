@@ -148,9 +148,20 @@ pub struct StrategyArg {
 }
 
 impl StrategyArg {
-    /// The strategy for `config`'s env: the flag, else the env's setting.
-    pub fn or_env(&self, config: &crate::config::Config) -> crate::rollout::Strategy {
-        self.strategy.unwrap_or(config.rollout.strategy.value)
+    /// The strategy for `config`'s env: the flag, else the env's setting; a gradual one is
+    /// refused in a sagemaker env.
+    pub fn or_env(
+        &self,
+        config: &crate::config::Config,
+    ) -> anyhow::Result<crate::rollout::Strategy> {
+        let strategy = self.strategy.unwrap_or(config.rollout.strategy.value);
+        if config.is_sagemaker() && strategy.is_gradual() {
+            return Err(crate::exit::Refusal::SafetyGate(
+                crate::rollout::SAGEMAKER_ALL_AT_ONCE.into(),
+            )
+            .into());
+        }
+        Ok(strategy)
     }
 }
 

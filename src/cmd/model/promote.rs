@@ -157,7 +157,7 @@ pub async fn run(args: Args) -> anyhow::Result<Status> {
             },
             yes: args.yes,
             keep: args.keep.releases,
-            strategy: Some(args.strategy.or_env(&target.session.config)),
+            strategy: Some(args.strategy.or_env(&target.session.config)?),
         };
         apply(&target, &pins, &opts, &mut report).await
     }

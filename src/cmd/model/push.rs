@@ -47,7 +47,7 @@ pub async fn run(args: Args) -> anyhow::Result<Status> {
             common: args.common.clone(),
             yes: args.yes,
             keep: args.keep.releases,
-            strategy: Some(args.strategy.or_env(&opened.session.config)),
+            strategy: Some(args.strategy.or_env(&opened.session.config)?),
         };
         apply(&opened, &pins, &opts, &mut report).await
     }
