@@ -23,17 +23,27 @@ pub struct Outcome {
     pub result: &'static str,
     /// The role API Gateway now logs with (the stack's output).
     pub cloudwatch_role_arn: Option<String>,
-    /// Env → its deploy policy ARN (`--deploy-envs`, `--github-oidc`).
+    /// Env → its deploy policies' ARNs (`--deploy-envs`, `--github-oidc`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub deploy_policies: BTreeMap<String, String>,
+    pub deploy_policies: BTreeMap<String, Vec<String>>,
     /// Env → the role GitHub Actions jobs in the GitHub environment of that name assume.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub deploy_roles: BTreeMap<String, String>,
     /// The role pull-request jobs assume to plan.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_role_arn: Option<String>,
-    /// The managed policy to attach to the identity that deploys envs (the stack's output).
-    pub deployer_policy_arn: Option<String>,
+    /// The managed policies to attach to the identity that deploys envs (the stack's
+    /// output; three, IAM's size limit on one managed policy splits the statements).
+    pub deployer_policy_arns: Vec<String>,
+}
+
+/// The ARNs of a comma-separated output.
+pub fn split_arns(arns: &str) -> Vec<String> {
+    arns.split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Env → value of the outputs named `<prefix><Env>` (`DeployRoleArnStaging` → staging).
@@ -165,9 +175,16 @@ async fn finish(
         region: region.to_string(),
         result,
         cloudwatch_role_arn: stack.outputs.get(account::ROLE_OUTPUT).cloned(),
-        deploy_policies: per_env(&stack.outputs, "DeployPolicyArn"),
+        deploy_policies: per_env(&stack.outputs, account::DEPLOY_POLICY_OUTPUT_PREFIX)
+            .into_iter()
+            .map(|(env, arns)| (env, split_arns(&arns)))
+            .collect(),
         deploy_roles: per_env(&stack.outputs, "DeployRoleArn"),
         plan_role_arn: stack.outputs.get(account::PLAN_ROLE_OUTPUT).cloned(),
-        deployer_policy_arn: stack.outputs.get(account::DEPLOYER_POLICY_OUTPUT).cloned(),
+        deployer_policy_arns: stack
+            .outputs
+            .get(account::DEPLOYER_POLICY_OUTPUT)
+            .map(|arns| split_arns(arns))
+            .unwrap_or_default(),
     })
 }

@@ -165,8 +165,8 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
                         .as_deref()
                         .unwrap_or("(the stack has no CloudWatchRoleArn output)")
                 );
-                for (env, arn) in &outcome.deploy_policies {
-                    println!("deploy policy of env {env}: {arn}");
+                for (env, arns) in &outcome.deploy_policies {
+                    println!("deploy policies of env {env}: {}", arns.join(", "));
                 }
                 for (env, arn) in &outcome.deploy_roles {
                     println!("GitHub role of environment {env}: {arn}");
@@ -174,8 +174,11 @@ pub fn run(args: Args) -> anyhow::Result<Status> {
                 if let Some(arn) = &outcome.plan_role_arn {
                     println!("GitHub role of pull-request plans: {arn}");
                 }
-                if let Some(policy) = &outcome.deployer_policy_arn {
-                    println!("attach {policy} to the role or user that deploys envs");
+                if !outcome.deployer_policy_arns.is_empty() {
+                    println!(
+                        "attach these to the role or user that deploys envs: {}",
+                        outcome.deployer_policy_arns.join(", ")
+                    );
                 }
             }
         }

@@ -227,11 +227,11 @@ async fn deploy(args: DeployArgs) -> anyhow::Result<Status> {
         ("FullRepositoryId".to_string(), value(&args.repository)),
         ("BranchName".to_string(), value(&args.branch)),
         (
-            "StagingDeployPolicyArn".to_string(),
+            "StagingDeployPolicyArns".to_string(),
             value(&policy(&target.staging)?),
         ),
         (
-            "ProdDeployPolicyArn".to_string(),
+            "ProdDeployPolicyArns".to_string(),
             value(&policy(&target.env)?),
         ),
         (

@@ -18,7 +18,7 @@ pub const ACCOUNT_TEMPLATE: (&str, &str) = (
 pub const ROLE_OUTPUT: &str = "CloudWatchRoleArn";
 
 /// The output naming the managed policy the deploying identity needs.
-pub const DEPLOYER_POLICY_OUTPUT: &str = "DeployerPolicyArn";
+pub const DEPLOYER_POLICY_OUTPUT: &str = "DeployerPolicyArns";
 
 /// The bootstrap stack of one account and region, ready for CloudFormation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,10 +57,14 @@ pub struct GitHub {
     pub provider_arn: Option<String>,
 }
 
-/// The output holding env `env`'s deploy policy ARN.
+/// The output holding env `env`'s deploy policy ARNs (comma-separated: IAM's size limit on
+/// one managed policy splits the statements in three).
 pub fn deploy_policy_output(env: &str) -> String {
-    format!("DeployPolicyArn{}", logical_suffix(env))
+    format!("{DEPLOY_POLICY_OUTPUT_PREFIX}{}", logical_suffix(env))
 }
+
+/// What every env's deploy policies output starts with.
+pub const DEPLOY_POLICY_OUTPUT_PREFIX: &str = "DeployPolicyArns";
 
 /// The output holding env `env`'s GitHub deploy role ARN.
 pub fn deploy_role_output(env: &str) -> String {
@@ -139,7 +143,8 @@ mod tests {
         assert_eq!(stack.name, "irisctl-account-eu-west-2");
         let doc = cfn::parse(&stack.body).expect("parses");
         let resources = doc["Resources"].as_object().expect("resources");
-        assert_eq!(resources.len(), 3);
+        // The role, the setting and the deployer's three policies.
+        assert_eq!(resources.len(), 5);
         for (id, ty) in [
             ("ApiGatewayLogRole", "AWS::IAM::Role"),
             ("ApiGatewayAccount", "AWS::ApiGateway::Account"),
@@ -210,8 +215,12 @@ mod tests {
                 "sts.amazonaws.com"
             );
             assert_eq!(
-                role["Properties"]["ManagedPolicyArns"][0],
-                json!({"Ref": format!("DeployPolicy{id}")})
+                role["Properties"]["ManagedPolicyArns"],
+                json!([
+                    {"Ref": format!("DeployPolicy{id}")},
+                    {"Ref": format!("DeployPolicy{id}Compute")},
+                    {"Ref": format!("DeployPolicy{id}Monitoring")},
+                ])
             );
             assert!(doc["Outputs"].get(deploy_role_output(env)).is_some());
             assert!(doc["Outputs"].get(deploy_policy_output(env)).is_some());
@@ -243,11 +252,18 @@ mod tests {
     fn a_deploy_policy_is_the_deployer_policy_narrowed_to_its_env() {
         let stack = render_with("us-east-1", &github(None)).expect("renders");
         let doc = cfn::parse(&stack.body).expect("parses");
+        // A policy's statements across its three parts (`id`, `idCompute`, `idMonitoring`).
         let statements = |id: &str| {
-            doc["Resources"][id]["Properties"]["PolicyDocument"]["Statement"]
-                .as_array()
-                .expect("statements")
-                .clone()
+            ["", "Compute", "Monitoring"]
+                .iter()
+                .flat_map(|part| {
+                    doc["Resources"][format!("{id}{part}")]["Properties"]["PolicyDocument"]
+                        ["Statement"]
+                        .as_array()
+                        .expect("statements")
+                        .clone()
+                })
+                .collect::<Vec<_>>()
         };
         let sids = |id: &str| -> Vec<serde_json::Value> {
             statements(id).iter().map(|s| s["Sid"].clone()).collect()
@@ -356,16 +372,23 @@ mod tests {
             "tag:GetResources",
         ];
         let doc = cfn::parse(&render("us-east-1").expect("renders").body).expect("parses");
-        let policy = &doc["Resources"]["DeployerPolicy"];
-        assert_eq!(policy["Type"], "AWS::IAM::ManagedPolicy");
-        let statements = policy["Properties"]["PolicyDocument"]["Statement"]
-            .as_array()
-            .expect("statements");
+        let mut statements = Vec::new();
+        for id in DEPLOYER_POLICIES {
+            let policy = &doc["Resources"][id];
+            assert_eq!(policy["Type"], "AWS::IAM::ManagedPolicy", "{id}");
+            statements.extend(
+                policy["Properties"]["PolicyDocument"]["Statement"]
+                    .as_array()
+                    .expect("statements")
+                    .iter()
+                    .cloned(),
+            );
+        }
         let as_list = |v: &serde_json::Value| -> Vec<serde_json::Value> {
             v.as_array().cloned().unwrap_or_else(|| vec![v.clone()])
         };
         let mut seen_scoped = 0;
-        for statement in statements {
+        for statement in &statements {
             assert_eq!(statement["Effect"], "Allow", "{statement}");
             let actions: Vec<String> = as_list(&statement["Action"])
                 .iter()
@@ -400,9 +423,69 @@ mod tests {
             }
         }
         assert!(seen_scoped > 10);
+        let refs: Vec<serde_json::Value> = DEPLOYER_POLICIES
+            .iter()
+            .map(|id| serde_json::json!({ "Ref": id }))
+            .collect();
         assert_eq!(
             doc["Outputs"][DEPLOYER_POLICY_OUTPUT]["Value"],
-            serde_json::json!({"Ref": "DeployerPolicy"})
+            serde_json::json!({"Fn::Join": [",", refs]})
         );
+    }
+
+    /// The project-wide deployer's three policies.
+    const DEPLOYER_POLICIES: [&str; 3] = [
+        "DeployerPolicy",
+        "DeployerPolicyCompute",
+        "DeployerPolicyMonitoring",
+    ];
+
+    /// IAM refuses a managed policy document over 6,144 characters, whitespace not
+    /// counted (IAM and STS quotas, "Managed policy size"). Measured with every `${...}`
+    /// replaced by its longest likely value (a 14-character region, a 12-digit account, a
+    /// 16-character project, the longest partition), and for the per-env policies the
+    /// longest env prefix a name can get.
+    #[test]
+    fn every_managed_policy_fits_iams_size_limit() {
+        const LIMIT: usize = 6144;
+        let options = Options {
+            project: "abcdefghijklmnop".into(),
+            deploy_envs: vec![
+                "pr".into(),
+                "staging".into(),
+                "feature-a-very-long-branch-name-that-needs-shortening".into(),
+            ],
+            github: Some(GitHub {
+                repository: "an-organisation/a-repository".into(),
+                provider_arn: None,
+            }),
+        };
+        let doc = cfn::parse(
+            &render_with("ap-southeast-4", &options)
+                .expect("renders")
+                .body,
+        )
+        .expect("parses");
+        let mut measured = 0;
+        for (id, resource) in doc["Resources"].as_object().expect("resources") {
+            if resource["Type"] != "AWS::IAM::ManagedPolicy" {
+                continue;
+            }
+            let text = serde_json::to_string(&resource["Properties"]["PolicyDocument"])
+                .expect("json")
+                .replace("{\"Fn::Sub\":", "")
+                .replace("${AWS::Partition}", "aws-iso-b")
+                .replace("${AWS::Region}", "ap-southeast-4")
+                .replace("${AWS::AccountId}", "123456789012")
+                .replace("${Project}", "abcdefghijklmnop");
+            let size = text.chars().filter(|c| !c.is_whitespace()).count();
+            assert!(
+                size <= LIMIT,
+                "{id}: {size} characters, IAM takes at most {LIMIT}"
+            );
+            measured += 1;
+        }
+        // 3 project-wide, 3 for each of the 3 envs, the pull-request plan policy.
+        assert_eq!(measured, 13);
     }
 }

@@ -68,7 +68,7 @@ pub fn render(target: &Target) -> Result<PipelineStack, RenderError> {
             "staging",
             staging,
             &target.staging,
-            Some("StagingDeployPolicyArn"),
+            Some("StagingDeployPolicyArns"),
         ),
         project("Plan", "plan", plan, &target.env, None),
         project(
@@ -76,7 +76,7 @@ pub fn render(target: &Target) -> Result<PipelineStack, RenderError> {
             "prod",
             prod,
             &target.env,
-            Some("ProdDeployPolicyArn"),
+            Some("ProdDeployPolicyArns"),
         ),
     ];
     let body = templates
@@ -147,15 +147,15 @@ mod tests {
         let resources = &doc["Resources"];
         for (id, buildspec, policy) in [
             ("Build", BUILDSPECS[0], None),
-            ("Staging", BUILDSPECS[1], Some("StagingDeployPolicyArn")),
+            ("Staging", BUILDSPECS[1], Some("StagingDeployPolicyArns")),
             ("Plan", BUILDSPECS[2], None),
-            ("Prod", BUILDSPECS[3], Some("ProdDeployPolicyArn")),
+            ("Prod", BUILDSPECS[3], Some("ProdDeployPolicyArns")),
         ] {
             let project = &resources[&format!("{id}Project")]["Properties"];
             assert_eq!(project["Source"]["BuildSpec"], buildspec, "{id}");
             let role = &resources[&format!("{id}Role")]["Properties"];
             match policy {
-                Some(p) => assert_eq!(role["ManagedPolicyArns"], json!([{"Ref": p}]), "{id}"),
+                Some(p) => assert_eq!(role["ManagedPolicyArns"], json!({"Ref": p}), "{id}"),
                 None => assert!(role.get("ManagedPolicyArns").is_none(), "{id}"),
             }
             assert!(
