@@ -72,7 +72,6 @@ pub enum StoppedBy {
     Alarm,
     Disagreement,
     Interrupt,
-    Abort,
     Error,
 }
 
