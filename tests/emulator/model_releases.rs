@@ -10,7 +10,7 @@
 //! LocalStack's CloudFormation the alias update AWS performs).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use irisctl::aws::endpoint::{self, Service};
 use irisctl::contract;
@@ -138,9 +138,9 @@ async fn push_list_rollback_and_promote_change_only_the_model() {
     }
 }
 
-async fn exercise(env: &str, other: &str, envs: &str, work: &Path, endpoint: &str) {
-    let aws = support::emulators().await;
-    let lambda = aws_sdk_lambda::Client::new(&aws.config);
+/// In `work`: two real models that differ (`a`: the defaults, `b`: 10 trees) and the
+/// packaged function (`package`). Returns their directories.
+pub(crate) fn two_models_and_a_package(work: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let iris_model = iris_model();
     let (a, b) = (work.join("a"), work.join("b"));
     let package = work.join("package");
@@ -150,9 +150,17 @@ async fn exercise(env: &str, other: &str, envs: &str, work: &Path, endpoint: &st
         "train b",
         &run(&iris_model, &["train", "--out", &s(&b), "--trees", "10"]),
     );
-    let (sha_a, sha_b) = (sha_of(&a), sha_of(&b));
-    assert_ne!(sha_a, sha_b);
+    assert_ne!(sha_of(&a), sha_of(&b));
     assert_ok("package", &irisctl(&["package", "--out", &s(&package)]));
+    (a, b, package)
+}
+
+async fn exercise(env: &str, other: &str, envs: &str, work: &Path, endpoint: &str) {
+    let aws = support::emulators().await;
+    let lambda = aws_sdk_lambda::Client::new(&aws.config);
+    let s = |p: &Path| p.to_string_lossy().into_owned();
+    let (a, b, package) = two_models_and_a_package(work);
+    let (sha_a, sha_b) = (sha_of(&a), sha_of(&b));
     let deploy = |env: &str, model: &Path| {
         irisctl(&[
             "deploy",

@@ -21,7 +21,7 @@ use irisctl::aws::endpoint::{self, Service};
 use irisctl::contract;
 
 use crate::function_runs::{assert_ok, cleanup, iris_model, irisctl, run, service_output};
-use crate::model_releases::{json_of, pins, predicted_by, sha_of};
+use crate::model_releases::{json_of, pins, predicted_by, sha_of, two_models_and_a_package};
 use crate::support;
 
 /// The live alias: its primary version and its extra weights.
@@ -109,6 +109,35 @@ async fn until_weight(
     }
 }
 
+/// Start `child`'s rollout, wait until the alias shows its 50% step, kill the process
+/// (SIGKILL: nothing can clean up) and take the lock it leaves; returns the new version.
+async fn killed_at_half(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+    mut child: Child,
+    env: &str,
+    envs: &str,
+) -> String {
+    let version = until_weight(lambda, function, 0.5, &mut child).await;
+    signal(&child, "-KILL");
+    let _ = finished(child);
+    let unlocked = support::irisctl(&["unlock", "--env", env, "--envs-dir", envs]).output();
+    assert_eq!(
+        unlocked.status.code(),
+        Some(0),
+        "{}",
+        support::describe_output(&unlocked)
+    );
+    version
+}
+
+/// The alias gives all traffic to `primary` and none to any other version (held back).
+async fn held_back_on(lambda: &aws_sdk_lambda::Client, function: &str, primary: &str) {
+    let (now, weights) = alias(lambda, function).await;
+    assert_eq!(now, primary, "the alias's primary version");
+    assert!(weights.values().all(|w| *w == 0.0), "{weights:?}");
+}
+
 fn finished(mut child: Child) -> std::process::Output {
     let deadline = Instant::now() + Duration::from_secs(180);
     while child.try_wait().expect("try_wait").is_none() {
@@ -175,25 +204,18 @@ async fn exercise(env: &str, envs: &str, work: &Path, endpoint: &str) {
     let aws = support::emulators().await;
     let lambda = aws_sdk_lambda::Client::new(&aws.config);
     let cloudwatch = aws_sdk_cloudwatch::Client::new(&aws.config);
-    let iris_model = iris_model();
     let s = |p: &Path| p.to_string_lossy().into_owned();
-    let (a, b, r) = (work.join("a"), work.join("b"), work.join("r"));
-    let package = work.join("package");
-    assert_ok("train a", &run(&iris_model, &["train", "--out", &s(&a)]));
-    assert_ok(
-        "train b",
-        &run(&iris_model, &["train", "--out", &s(&b), "--trees", "10"]),
-    );
+    let (a, b, package) = two_models_and_a_package(work);
+    let r = work.join("r");
     let rotated = rotated_labels(work);
     assert_ok(
         "train r",
         &run(
-            &iris_model,
+            &iris_model(),
             &["train", "--out", &s(&r), "--data", &s(&rotated)],
         ),
     );
     let (sha_a, sha_b, sha_r) = (sha_of(&a), sha_of(&b), sha_of(&r));
-    assert_ok("package", &irisctl(&["package", "--out", &s(&package)]));
     let deploy = |model: &Path, strategy: &str| {
         irisctl(&[
             "deploy",
@@ -229,6 +251,18 @@ async fn exercise(env: &str, envs: &str, work: &Path, endpoint: &str) {
         .iter()
         .map(|a| (*a).to_owned())
         .collect()
+    };
+    let rollout = |verb: &str| {
+        irisctl(&[
+            "rollout",
+            verb,
+            "--env",
+            env,
+            "--envs-dir",
+            envs,
+            "--output",
+            "json",
+        ])
     };
     let spawn = |args: &[String]| -> Child {
         let mut cmd = support::irisctl(args).command();
@@ -320,9 +354,11 @@ async fn exercise(env: &str, envs: &str, work: &Path, endpoint: &str) {
         "{report}"
     );
     let v_r = version_of(&lambda, &function, &sha_r).await;
-    let (primary, weights) = alias(&lambda, &function).await;
-    assert_eq!(primary, v_b);
-    assert!(weights.get(&v_r).is_none_or(|w| *w == 0.0), "{weights:?}");
+    assert_ne!(
+        v_r, v_b,
+        "the rotated model was published as its own version"
+    );
+    held_back_on(&lambda, &function, &v_b).await;
     assert_eq!(
         rollout_params(&pins(&aws, env).await),
         (v_b.clone(), "0".into(), String::new())
@@ -370,9 +406,7 @@ async fn exercise(env: &str, envs: &str, work: &Path, endpoint: &str) {
             .is_some_and(|r| r.contains(&alarm)),
         "{report}"
     );
-    let (primary, weights) = alias(&lambda, &function).await;
-    assert_eq!(primary, v_b);
-    assert!(weights.values().all(|w| *w == 0.0), "{weights:?}");
+    held_back_on(&lambda, &function, &v_b).await;
     cloudwatch
         .set_alarm_state()
         .alarm_name(&alarm)
@@ -397,30 +431,22 @@ async fn exercise(env: &str, envs: &str, work: &Path, endpoint: &str) {
         json_of("push a (ctrl-c)", &out)["rollout"]["stopped_by"],
         "interrupt"
     );
-    let (primary, weights) = alias(&lambda, &function).await;
-    assert_eq!(primary, v_b);
-    assert!(weights.values().all(|w| *w == 0.0), "{weights:?}");
+    held_back_on(&lambda, &function, &v_b).await;
 
     // Killed during the bake: the stack records the running rollout; resume completes it.
-    let mut child = spawn(&push_args(&a, "canary:50,60s"));
-    let v_a2 = until_weight(&lambda, &function, 0.5, &mut child).await;
-    signal(&child, "-KILL");
-    let _ = finished(child);
+    let v_a2 = killed_at_half(
+        &lambda,
+        &function,
+        spawn(&push_args(&a, "canary:50,60s")),
+        env,
+        envs,
+    )
+    .await;
     assert_eq!(
         rollout_params(&pins(&aws, env).await),
         (v_b.clone(), "0.5".into(), "canary:50,1m".into())
     );
-    support::irisctl(&["unlock", "--env", env, "--envs-dir", envs]).output();
-    let status = irisctl(&[
-        "rollout",
-        "status",
-        "--env",
-        env,
-        "--envs-dir",
-        envs,
-        "--output",
-        "json",
-    ]);
+    let status = rollout("status");
     assert_ok("rollout status", &status);
     let state = json_of("rollout status", &status);
     assert_eq!(state["state"]["phase"], "running", "{state}");
@@ -441,16 +467,7 @@ async fn exercise(env: &str, envs: &str, work: &Path, endpoint: &str) {
         "{}",
         support::describe_output(&refused)
     );
-    let resumed = irisctl(&[
-        "rollout",
-        "resume",
-        "--env",
-        env,
-        "--envs-dir",
-        envs,
-        "--output",
-        "json",
-    ]);
+    let resumed = rollout("resume");
     assert_ok("rollout resume", &resumed);
     assert_eq!(
         json_of("resume", &resumed)["rollout"]["outcome"],
@@ -463,25 +480,17 @@ async fn exercise(env: &str, envs: &str, work: &Path, endpoint: &str) {
     assert_eq!(predicted_by(&base), sha_a);
 
     // Killed again (pushing B), then aborted: A takes all traffic, resume is refused.
-    let mut child = spawn(&push_args(&b, "canary:50,60s"));
-    until_weight(&lambda, &function, 0.5, &mut child).await;
-    signal(&child, "-KILL");
-    let _ = finished(child);
-    support::irisctl(&["unlock", "--env", env, "--envs-dir", envs]).output();
-    let aborted = irisctl(&[
-        "rollout",
-        "abort",
-        "--env",
+    killed_at_half(
+        &lambda,
+        &function,
+        spawn(&push_args(&b, "canary:50,60s")),
         env,
-        "--envs-dir",
         envs,
-        "--output",
-        "json",
-    ]);
+    )
+    .await;
+    let aborted = rollout("abort");
     assert_ok("rollout abort", &aborted);
-    let (primary, weights) = alias(&lambda, &function).await;
-    assert_eq!(primary, v_a2);
-    assert!(weights.values().all(|w| *w == 0.0), "{weights:?}");
+    held_back_on(&lambda, &function, &v_a2).await;
     let (from, _, strategy) = rollout_params(&pins(&aws, env).await);
     assert_eq!((from.as_str(), strategy.as_str()), (v_a2.as_str(), ""));
     let again = irisctl(&["rollout", "resume", "--env", env, "--envs-dir", envs]);

@@ -132,27 +132,7 @@ impl Cfn {
     /// names, ...): what preflight compares existing names with. Empty when the stack
     /// does not exist.
     pub async fn physical_ids(&self, name: &str) -> Result<Vec<String>, CfnError> {
-        match self
-            .client
-            .describe_stack_resources()
-            .stack_name(name)
-            .send()
-            .await
-        {
-            Ok(output) => Ok(output
-                .stack_resources()
-                .iter()
-                .filter_map(|r| r.physical_resource_id().map(str::to_owned))
-                .collect()),
-            Err(err) => {
-                let err = CfnError::from_sdk("DescribeStackResources", name, err);
-                if err.is_missing_stack() {
-                    Ok(Vec::new())
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        self.physical_ids_where(name, |_| true).await
     }
 
     /// The physical ids of the stack's resources of `resource_type` (e.g. the names of its
@@ -161,6 +141,16 @@ impl Cfn {
         &self,
         name: &str,
         resource_type: &str,
+    ) -> Result<Vec<String>, CfnError> {
+        self.physical_ids_where(name, |t| t == Some(resource_type))
+            .await
+    }
+
+    /// DescribeStackResources' physical ids of the resources whose type `keep` takes.
+    async fn physical_ids_where(
+        &self,
+        name: &str,
+        keep: impl Fn(Option<&str>) -> bool,
     ) -> Result<Vec<String>, CfnError> {
         match self
             .client
@@ -172,7 +162,7 @@ impl Cfn {
             Ok(output) => Ok(output
                 .stack_resources()
                 .iter()
-                .filter(|r| r.resource_type() == Some(resource_type))
+                .filter(|r| keep(r.resource_type()))
                 .filter_map(|r| r.physical_resource_id().map(str::to_owned))
                 .collect()),
             Err(err) => {
