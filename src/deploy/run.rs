@@ -156,10 +156,12 @@ impl Deployer<'_> {
         if let state @ rollout::State::Running { .. } =
             rollout::State::of(&current.parameters, &BTreeMap::new())
         {
+            // Found under the lock, after storage and auth: those may have been updated
+            // (they hold nothing a rollout moves); the service stack is not touched.
             return Err(Refusal::SafetyGate(format!(
-                "env `{env}`: {state}; finish it with `irisctl rollout resume \
-                 --env {env}` or stop it with `irisctl rollout abort --env {env}` first; nothing was \
-                 changed",
+                "env `{env}`: {state}; the service stack was not changed. Finish the rollout \
+                 with `irisctl rollout resume --env {env}` or stop it with `irisctl rollout \
+                 abort --env {env}`, then deploy again",
                 env = target.env()
             ))
             .into());

@@ -467,6 +467,22 @@ async fn exercise(env: &str, envs: &str, work: &Path, endpoint: &str) {
         "{}",
         support::describe_output(&refused)
     );
+    // A deploy is refused too, and the service stack keeps the running rollout's record.
+    let before = pins(&aws, env).await;
+    let refused = deploy(&b, "all-at-once");
+    assert_eq!(
+        refused.status.code(),
+        Some(3),
+        "{}",
+        support::describe_output(&refused)
+    );
+    let said = support::describe_output(&refused);
+    assert!(said.contains("irisctl rollout resume"), "{said}");
+    assert_eq!(
+        pins(&aws, env).await,
+        before,
+        "a refused deploy changed the service stack"
+    );
     let resumed = rollout("resume");
     assert_ok("rollout resume", &resumed);
     assert_eq!(
