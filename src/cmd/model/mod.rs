@@ -193,52 +193,64 @@ pub(crate) async fn apply(
     let target = session.target()?;
     let slot = LockSlot::default();
     let env = session.config.env.clone();
-    let work = async {
+    // The pins update, under the lock; Ctrl-C meanwhile leaves the update CloudFormation
+    // already runs to carry on.
+    let repin = async {
         deployer.lock_existing(&target, &slot).await?;
         let (values, from) = with_rollout(opened, &deployer, &target, pins, opts.strategy).await?;
-        let repinned = deployer.repin(&target, &values).await?;
-        report.stack = Some(repinned.clone());
-        if let Some(from) = from {
-            let strategy = opts.strategy.unwrap_or(crate::rollout::Strategy::AllAtOnce);
-            let done =
-                crate::cmd::rollout::drive(session, &deployer, &target, &strategy, from, 0.0)
-                    .await?;
-            let result = crate::cmd::rollout::rolled_back_error(&done);
-            report.rollout = Some(done);
-            result?;
-        }
-        let (versions, facts) = release_facts(&opened.lambda, &opened.resources.function).await?;
-        report.after = facts.live.clone();
-        report.stack = Some(repinned);
-        for version in release::to_prune(&versions, &facts, opts.keep) {
-            match aws::lambda::delete_version(&opened.lambda, &opened.resources.function, version)
-                .await
-            {
-                Ok(()) => report.pruned.push(version),
-                Err(err) => report
-                    .warnings
-                    .push(format!("could not delete version {version}: {err}")),
-            }
-        }
-        anyhow::Ok(())
+        report.stack = Some(deployer.repin(&target, &values).await?);
+        anyhow::Ok(from)
     };
-    // Ctrl-C: before a rollout runs, the update already started carries on; during one,
-    // the rollout itself puts the weight back (see rollout::run), so this select must not
-    // drop it.
-    let rolling = opts.strategy.is_some_and(|s| s.is_gradual());
-    let outcome = tokio::select! {
-        outcome = lock::renewing(&slot, &env, lock::RENEW_EVERY, work) => outcome,
-        _ = tokio::signal::ctrl_c(), if !rolling => Err(anyhow::anyhow!(
+    let mut started_from = None;
+    let mut outcome = tokio::select! {
+        outcome = lock::renewing(&slot, &env, lock::RENEW_EVERY, repin) => {
+            outcome.map(|from| started_from = from)
+        }
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!(
             "interrupted: a stack update already started carries on in CloudFormation; \
              `irisctl status --env {env}` shows where it is"
         )),
     };
+    // Then, still under the lock and outside that select, the rollout the update started
+    // (it handles Ctrl-C itself: the weight goes back) and the pruning.
+    if outcome.is_ok() {
+        outcome = lock::renewing(&slot, &env, lock::RENEW_EVERY, async {
+            if let Some(from) = started_from {
+                let strategy = opts.strategy.unwrap_or(crate::rollout::Strategy::AllAtOnce);
+                let done =
+                    crate::cmd::rollout::drive(session, &deployer, &target, &strategy, from, 0.0)
+                        .await?;
+                let result = crate::cmd::rollout::rolled_back_error(&done);
+                report.rollout = Some(done);
+                result?;
+            }
+            prune(opened, opts.keep, report).await
+        })
+        .await;
+    }
     if let Err(err) = lock::release(&slot).await {
         report.warnings.push(format!(
             "could not release the lock of env `{env}`: {err:#}"
         ));
     }
     outcome
+}
+
+/// Delete the versions beyond the kept releases (never live, previous or a split's), and
+/// record what is live now.
+async fn prune(opened: &Opened, keep: u32, report: &mut ChangeReport) -> anyhow::Result<()> {
+    let (versions, facts) = release_facts(&opened.lambda, &opened.resources.function).await?;
+    report.after = facts.live.clone();
+    for version in release::to_prune(&versions, &facts, keep) {
+        match aws::lambda::delete_version(&opened.lambda, &opened.resources.function, version).await
+        {
+            Ok(()) => report.pruned.push(version),
+            Err(err) => report
+                .warnings
+                .push(format!("could not delete version {version}: {err}")),
+        }
+    }
+    Ok(())
 }
 
 /// The pins plus the rollout parameters of the update, and the version a rollout starts
