@@ -118,10 +118,18 @@ async fn status(args: StatusArgs) -> anyhow::Result<Status> {
         println!("{}", serde_json::to_string_pretty(&d)?);
     } else {
         println!("env {}: {}", d.env, d.state);
-        println!(
-            "  live alias: version {} {:?}",
-            d.alias_version, d.alias_weights
-        );
+        let primary = if d.alias_version.is_empty() {
+            "(no alias)"
+        } else {
+            d.alias_version.as_str()
+        };
+        println!("  live alias: version {primary}");
+        for (version, weight) in &d.alias_weights {
+            println!(
+                "  version {version} gets {:.1}% of the traffic",
+                weight * 100.0
+            );
+        }
     }
     Ok(Status::Success)
 }
