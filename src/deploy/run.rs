@@ -153,19 +153,13 @@ impl Deployer<'_> {
         let Some(current) = current else {
             return Ok((rollout::none_parameters(), None));
         };
-        if let state @ rollout::State::Running { .. } =
-            rollout::State::of(&current.parameters, &BTreeMap::new())
-        {
-            // Found under the lock, after storage and auth: those may have been updated
-            // (they hold nothing a rollout moves); the service stack is not touched.
-            return Err(Refusal::SafetyGate(format!(
-                "env `{env}`: {state}; the service stack was not changed. Finish the rollout \
-                 with `irisctl rollout resume --env {env}` or stop it with `irisctl rollout \
-                 abort --env {env}`, then deploy again",
-                env = target.env()
-            ))
-            .into());
-        }
+        // Found under the lock, after storage and auth: those may have been updated (they
+        // hold nothing a rollout moves); the service stack is not touched.
+        rollout::refuse_if_running(
+            target.env(),
+            &current.parameters,
+            "the service stack was not changed",
+        )?;
         if !self.opts.strategy.is_gradual() {
             return Ok((rollout::none_parameters(), None));
         }

@@ -106,6 +106,25 @@ impl State {
     }
 }
 
+/// Refuse a change to env `env` whose service stack (its `parameters`) records a running
+/// rollout, naming how to finish or stop it; `unchanged` says what the refusal left as it
+/// was (deploy may already have updated storage and auth when it finds the rollout).
+pub fn refuse_if_running(
+    env: &str,
+    parameters: &BTreeMap<String, String>,
+    unchanged: &str,
+) -> anyhow::Result<()> {
+    let state = State::of(parameters, &BTreeMap::new());
+    if !state.is_running() {
+        return Ok(());
+    }
+    Err(crate::exit::Refusal::SafetyGate(format!(
+        "env `{env}`: {state}; {unchanged}. Finish the rollout with `irisctl rollout resume \
+         --env {env}` or stop it with `irisctl rollout abort --env {env}`, then try again"
+    ))
+    .into())
+}
+
 /// A weight as the `RolloutWeight` parameter takes it (`0`, `0.1`, `1`).
 pub fn weight_text(weight: f64) -> String {
     let rounded = (weight * 10_000.0).round() / 10_000.0;

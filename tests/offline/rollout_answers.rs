@@ -228,6 +228,14 @@ fn cloudformation(
     (client, execute)
 }
 
+fn target(config: &Config) -> Target<'_> {
+    Target {
+        config,
+        stacks: render::render_env(config).expect("renders"),
+        tags: BTreeMap::new(),
+    }
+}
+
 fn deployer(cfn: Client) -> Deployer<'static> {
     static NEVER: fn(&str) -> bool = |_| false;
     Deployer {
@@ -294,11 +302,7 @@ async fn a_version_deleted_under_the_rollout_stops_it_before_any_traffic_moves()
     let name = config.names.stack(StackKind::Service).to_owned();
     let (cfn, execute) = cloudformation(&name, &["UPDATE_COMPLETE"], holds_back);
     let deployer = deployer(cfn);
-    let target = Target {
-        config: &config,
-        stacks: render::render_env(&config).expect("renders"),
-        tags: BTreeMap::new(),
-    };
+    let target = target(&config);
     let function = config.names.function.clone();
     let missing = format!(
         "Function not found: arn:aws:lambda:us-east-1:111122223333:function:{function}:{TO}"
@@ -347,11 +351,7 @@ async fn a_throttled_alias_update_mid_rollout_is_named_and_the_weight_put_back()
         |input| holds_back(input) || parameter(input, params::WEIGHT) == Some("0.5"),
     );
     let deployer = deployer(cfn);
-    let target = Target {
-        config: &config,
-        stacks: render::render_env(&config).expect("renders"),
-        tags: BTreeMap::new(),
-    };
+    let target = target(&config);
     // Both versions answer as recorded: the golden set's one row, the three sampled inputs.
     let one = mock!(aws_sdk_lambda::Client::invoke)
         .match_requests(|input| {

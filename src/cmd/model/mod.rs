@@ -275,14 +275,7 @@ async fn with_rollout(
         .describe(name)
         .await?
         .with_context(|| format!("stack {name} does not exist: deploy env `{env}` first"))?;
-    let state = rollout::State::of(&current.parameters, &BTreeMap::new());
-    if state.is_running() {
-        return Err(crate::exit::Refusal::SafetyGate(format!(
-            "env `{env}`: {state}; finish it with `irisctl rollout resume --env {env}` or stop it \
-             with `irisctl rollout abort --env {env}` first; nothing was changed"
-        ))
-        .into());
-    }
+    rollout::refuse_if_running(env, &current.parameters, "nothing was changed")?;
     let mut values = pins.clone();
     let Some(strategy) = strategy.filter(rollout::Strategy::is_gradual) else {
         values.extend(rollout::none_parameters());
